@@ -1,0 +1,3 @@
+from vidrec.cli import main
+
+main()

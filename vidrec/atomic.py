@@ -1,0 +1,53 @@
+"""Write files so that a crash or Ctrl-C never leaves a half-written one behind.
+
+Every artefact the tool makes (weights, cards, plots, CSV) is written to a
+temporary file in the same folder and renamed over the target only once it is
+complete; ``os.replace`` is atomic on POSIX and Windows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; rename it over ``target`` on success.
+
+    The temporary name keeps the target's suffix (or ``suffix``) so that libraries
+    that pick a format from the extension (matplotlib, OpenCV) still work.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.name}.", suffix=suffix or target.suffix
+    )
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_text(target: str | os.PathLike, text: str) -> Path:
+    with atomic_path(target) as tmp:
+        tmp.write_text(text)
+    return Path(target)
+
+
+def write_bytes(target: str | os.PathLike, data: bytes) -> Path:
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(data)
+    return Path(target)
+
+
+def write_json(target: str | os.PathLike, obj, indent: int = 2) -> Path:
+    return write_text(target, json.dumps(obj, indent=indent, sort_keys=False) + "\n")

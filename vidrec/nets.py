@@ -1,0 +1,71 @@
+"""The networks. ``SeedNet`` is the classic small MNIST CNN, kept exactly.
+
+conv 1->10 5x5, max-pool 2, ReLU; conv 10->20 5x5, Dropout2d(0.5), max-pool 2,
+ReLU; flatten 320; fc 320->50, ReLU, dropout; fc 50->N; log-softmax. It is
+trained with negative log likelihood. ``embed`` exposes the 50-d features that
+transfer learning (the Greek letters) builds on.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class SeedNet(nn.Module):
+    def __init__(self, num_classes: int = 10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 10, kernel_size=5)
+        self.conv2 = nn.Conv2d(10, 20, kernel_size=5)
+        self.conv2_drop = nn.Dropout2d(0.5)
+        self.fc1 = nn.Linear(320, 50)
+        self.fc2 = nn.Linear(50, num_classes)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """The 50-d features before the last layer (after ReLU and dropout)."""
+        x = F.relu(F.max_pool2d(self.conv1(x), 2))
+        x = F.relu(F.max_pool2d(self.conv2_drop(self.conv2(x)), 2))
+        x = x.flatten(1)
+        x = F.relu(self.fc1(x))
+        return F.dropout(x, training=self.training)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.log_softmax(self.fc2(self.embed(x)), dim=1)
+
+
+# name -> constructor taking keyword arguments; a model file names its arch here.
+ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {"seednet": SeedNet}
+
+
+def register_architecture(name: str, factory: Callable[..., nn.Module]) -> None:
+    ARCHITECTURES[name] = factory
+
+
+def build(arch: str, **kwargs) -> nn.Module:
+    try:
+        factory = ARCHITECTURES[arch]
+    except KeyError:
+        raise ValueError(f"unknown architecture {arch!r}; known: {', '.join(ARCHITECTURES)}") from None
+    return factory(**kwargs)
+
+
+def summary(model: nn.Module, input_shape=(1, 1, 28, 28)) -> list[tuple[str, str, tuple, int]]:
+    """(name, type, output shape, parameter count) for each leaf module, by a real forward pass."""
+    rows: list[tuple[str, str, tuple, int]] = []
+    hooks = []
+    for name, mod in model.named_modules():
+        if len(list(mod.children())) == 0:
+            def hook(m, inp, out, name=name):
+                rows.append((name, type(m).__name__, tuple(out.shape), sum(p.numel() for p in m.parameters())))
+            hooks.append(mod.register_forward_hook(hook))
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        model(torch.zeros(input_shape))
+    model.train(was_training)
+    for h in hooks:
+        h.remove()
+    return rows

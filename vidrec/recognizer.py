@@ -1,0 +1,45 @@
+"""The base class for recognisers: the stage methods the frame loop calls.
+
+A recogniser holds its model and state (trackers) across frames. The loop calls,
+per frame and in this order: ``preprocess`` (optional), ``segment``,
+``classify`` and, when something is drawn, ``render``; ``text`` says what the
+frame reads; ``on_key`` gets window key presses; ``close`` runs once at the end.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from vidrec.types import Frame, Prediction, Region
+
+
+class Recognizer:
+    name: str = ""
+
+    def preprocess(self, frame: Frame) -> Any:
+        """Work shared by segment and classify (e.g. a binarised frame). Default: none."""
+        return None
+
+    def segment(self, frame: Frame, pre: Any) -> list[Region]:
+        """Find the regions that may hold a symbol. Default: none."""
+        return []
+
+    def classify(self, frame: Frame, regions: list[Region], pre: Any) -> list[Prediction]:
+        """Name the regions (one batched forward pass); drop what is not a symbol."""
+        return []
+
+    def render(self, canvas: np.ndarray, frame: Frame, predictions: list[Prediction]) -> None:
+        """Draw on ``canvas`` (a BGR copy of the frame) in place."""
+
+    def text(self, predictions: list[Prediction]) -> str:
+        """What the frame reads, for the JSON Lines ``text`` field. Default: empty."""
+        return ""
+
+    def on_key(self, key: int) -> bool:
+        """A key pressed in the window; return True if it was handled."""
+        return False
+
+    def close(self) -> None:
+        """Release what the recogniser holds."""
