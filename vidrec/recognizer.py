@@ -3,7 +3,11 @@
 A recogniser holds its model and state (trackers) across frames. The loop calls,
 per frame and in this order: ``preprocess`` (optional), ``segment``,
 ``classify`` and, when something is drawn, ``render``; ``text`` says what the
-frame reads; ``on_key`` gets window key presses; ``close`` runs once at the end.
+frame reads; ``on_key`` gets window key presses; ``reset`` runs before each new
+source; ``close`` runs once at the end.
+
+Frames are not kept by the loop; a recogniser that keeps something across frames
+(a track's last crop) should keep a copy, not a view into ``frame.image``.
 """
 
 from __future__ import annotations
@@ -36,6 +40,9 @@ class Recognizer:
     def text(self, predictions: list[Prediction]) -> str:
         """What the frame reads, for the JSON Lines ``text`` field. Default: empty."""
         return ""
+
+    def reset(self) -> None:
+        """A new source starts (next file of ``vidrec run``): forget tracks and votes. Default: nothing."""
 
     def on_key(self, key: int) -> bool:
         """A key pressed in the window; return True if it was handled."""
