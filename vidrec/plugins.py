@@ -318,4 +318,8 @@ def plugin_infos() -> list[PluginInfo]:
 def register_commands(cli) -> None:
     """Let every plugin add its commands to the root Typer app (called once by the CLI)."""
     load_plugins()
-    pm.hook.register_commands(cli=cli)
+    for impl in reversed(pm.hook.register_commands.get_hookimpls()):
+        try:
+            _call_impl(impl, cli=cli)
+        except Exception as e:  # noqa: BLE001 - one plugin's broken command must not break the CLI
+            _warning(f"plugin {impl.plugin_name!r} could not add its commands: {type(e).__name__}: {e}")
