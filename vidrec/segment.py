@@ -1,0 +1,323 @@
+"""Find the handwritten symbols in a video frame: one shared, symbol-agnostic segmenter.
+
+Why it is built this way (each point is a failure of the common live recognisers):
+
+- Ink is found as *darker than its own local background* (a grey-level closing
+  estimates the paper under the strokes; the black-hat ``closing - gray`` is the
+  ink), never by a global Otsu threshold with outer contours. A white sheet held
+  inside a darker scene therefore does not become one big region with the digits
+  as holes: the dark surroundings are flat relative to themselves, a straight
+  sheet edge survives the closing, and only thin dark marks *on* something
+  brighter come out.
+- The threshold is relative to the local background (``contrast_rel``) as well
+  as absolute, so a shadow across the sheet or a dim corner does not change
+  which strokes are found.
+- Binarisation runs on a frame reduced to ``work_width`` pixels (a few ms for the
+  whole frame); the crop handed to the network is cut from the full-resolution
+  grey frame with a full-resolution stroke mask.
+- The strokes of one symbol are kept together (a 4 or a 5 written in two
+  strokes, a stroke broken by glare): components that overlap horizontally and
+  are vertically close relative to their height are merged.
+- Touching symbols are split where a box is much wider than a symbol can be, at
+  the minima of the column projection.
+- Shape tests (size, aspect, ink density, stroke width, clean surroundings,
+  not cut by the frame border) drop most paper edges, fingers and clothing folds
+  before any network sees them. What survives carries its measurements in
+  ``Region.extra`` so a recogniser can apply its own tests.
+
+Every region's 28x28 crop is made by :func:`vidrec.crop.normalize_crop`, the one
+crop normalisation the models were trained with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import cv2
+import numpy as np
+
+from vidrec.types import Frame, Region
+
+
+@dataclass
+class SegmenterConfig:
+    """The segmenter's knobs; lengths are in full-frame pixels unless named ``_frac``."""
+
+    work_width: int = 320  # binarise on a frame reduced to at most this width
+    polarity: str = "dark"  # "dark": dark ink on light paper; "light": light strokes on dark
+    kernel_frac: float = 0.045  # closing kernel, as a share of the frame's width (> stroke width)
+    contrast_abs: float = 28.0  # ink is at least this many grey levels darker than its background
+    contrast_rel: float = 0.20  # ... and at least this share of the background's brightness
+    min_height: int = 14  # smallest symbol height, px
+    max_height_frac: float = 0.7  # largest symbol height, share of the frame height
+    min_aspect: float = 0.06  # w/h
+    max_aspect: float = 1.3  # w/h; wider boxes are split into touching symbols
+    split_aspect: float = 0.7  # width of one symbol relative to its height, when splitting
+    max_density: float = 0.62  # ink / box area (blobs, faces, fingers are dense)
+    min_density: float = 0.05
+    max_stroke_frac: float = 0.32  # stroke width / height (thick blobs are not handwriting)
+    merge_gap: float = 0.35  # merge strokes vertically closer than this share of the height
+    merge_overlap: float = 0.45  # ... that overlap horizontally by this share of the narrower
+    max_ring_ink: float = 0.16  # ink share in the ring around a symbol (clutter, texture)
+    border: int = 2  # symbols touching the frame border (cut off) are dropped
+    max_components: int = 400  # clutter guard: keep the largest this many
+    max_regions: int = 64
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Binarised:
+    """The reduced-resolution ink mask and what is needed to map back to the frame."""
+
+    mask: np.ndarray  # uint8 0/1 at work resolution
+    background: np.ndarray  # closed grey at work resolution (paper under the ink)
+    scale: float  # frame px per work px
+
+
+class Segmenter:
+    """``segment(frame) -> list[Region]`` with the crop made; see the module docstring."""
+
+    def __init__(self, config: SegmenterConfig | None = None, make_crops: bool = True, **overrides):
+        cfg = config or SegmenterConfig()
+        for k, v in overrides.items():
+            if not hasattr(cfg, k):
+                from vidrec.errors import VidrecError
+
+                raise VidrecError(f"unknown segmenter option {k!r}; known: {', '.join(cfg.as_dict())}")
+            setattr(cfg, k, type(getattr(cfg, k))(v))
+        self.cfg = cfg
+        self.make_crops = make_crops
+        self._kernels: dict[int, np.ndarray] = {}
+
+    # -- binarisation -------------------------------------------------------------
+    def binarise(self, gray: np.ndarray) -> Binarised:
+        cfg = self.cfg
+        h, w = gray.shape[:2]
+        scale = max(1.0, w / float(cfg.work_width))
+        if scale > 1.0:
+            small = cv2.resize(gray, (round(w / scale), round(h / scale)), interpolation=cv2.INTER_AREA)
+        else:
+            small = gray
+        if cfg.polarity == "light":
+            small = 255 - small
+        k = max(3, int(round(cfg.kernel_frac * w / scale)) | 1)
+        kern = self._kernels.get(k)
+        if kern is None:
+            kern = self._kernels[k] = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+        # Light smoothing first: sensor noise and JPEG ringing would otherwise speckle the mask.
+        small = cv2.GaussianBlur(small, (3, 3), 0)
+        background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kern)
+        ink = cv2.subtract(background, small)  # black-hat: how much darker than the paper
+        # threshold = max(abs, rel * background), computed in uint8 without a float copy
+        rel = cv2.multiply(background, np.array([cfg.contrast_rel], dtype=np.float64), dtype=cv2.CV_8U)
+        thr = cv2.max(rel, np.full_like(rel, int(cfg.contrast_abs)))
+        mask = (ink > thr).view(np.uint8)
+        return Binarised(mask=mask, background=background, scale=scale)
+
+    # -- grouping -----------------------------------------------------------------
+    def _groups(self, stats: np.ndarray) -> list[list[int]]:
+        """Union of components that belong to one symbol (overlap in x, close in y)."""
+        n = len(stats)
+        if n == 0:
+            return []
+        x0 = stats[:, 0].astype(np.float32)
+        y0 = stats[:, 1].astype(np.float32)
+        x1 = x0 + stats[:, 2]
+        y1 = y0 + stats[:, 3]
+        hh = stats[:, 3].astype(np.float32)
+        ww = stats[:, 2].astype(np.float32)
+        ox = np.minimum(x1[:, None], x1[None, :]) - np.maximum(x0[:, None], x0[None, :])
+        gy = np.maximum(y0[:, None], y0[None, :]) - np.minimum(y1[:, None], y1[None, :])
+        gx = -ox
+        hmax = np.maximum(hh[:, None], hh[None, :])
+        wmin = np.minimum(ww[:, None], ww[None, :])
+        # strokes stacked or crossing: overlap horizontally, vertically close
+        stacked = (ox >= self.cfg.merge_overlap * wmin) & (gy <= self.cfg.merge_gap * hmax)
+        # a small fragment touching/inside a bigger stroke's box (a broken stroke, a dot)
+        small = np.minimum(hh[:, None], hh[None, :]) < 0.45 * hmax
+        frag = small & (gx <= 0.08 * hmax) & (gy <= 0.08 * hmax)
+        adj = stacked | frag
+        np.fill_diagonal(adj, False)
+        parent = list(range(n))
+
+        def find(a: int) -> int:
+            while parent[a] != a:
+                parent[a] = parent[parent[a]]
+                a = parent[a]
+            return a
+
+        for a, b in zip(*np.nonzero(np.triu(adj))):
+            ra, rb = find(int(a)), find(int(b))
+            if ra != rb:
+                parent[rb] = ra
+        groups: dict[int, list[int]] = {}
+        for i in range(n):
+            groups.setdefault(find(i), []).append(i)
+        out = list(groups.values())
+        # A merge that made something far too wide joined two symbols: undo it.
+        fixed = []
+        for g in out:
+            if len(g) > 1:
+                gx0, gx1 = x0[g].min(), x1[g].max()
+                gy0, gy1 = y0[g].min(), y1[g].max()
+                if (gx1 - gx0) > self.cfg.max_aspect * 1.6 * (gy1 - gy0):
+                    fixed.extend([i] for i in g)
+                    continue
+            fixed.append(g)
+        return fixed
+
+    def _split(self, sub: np.ndarray) -> list[tuple[int, int]]:
+        """Column ranges of the symbols in a too-wide mask, cut at projection minima."""
+        h, w = sub.shape
+        n = max(2, int(round(w / (self.cfg.split_aspect * h))))
+        proj = sub.sum(axis=0).astype(np.float32)
+        cuts = [0]
+        step = w / n
+        for i in range(1, n):
+            c = int(i * step)
+            lo, hi = max(cuts[-1] + 1, int(c - 0.35 * step)), min(w - 1, int(c + 0.35 * step))
+            if hi <= lo:
+                continue
+            cuts.append(lo + int(np.argmin(proj[lo:hi])))
+        cuts.append(w)
+        return [(a, b) for a, b in zip(cuts[:-1], cuts[1:]) if b - a >= 2]
+
+    # -- main entry ---------------------------------------------------------------
+    def segment(self, frame: Frame | np.ndarray, binarised: Binarised | None = None) -> list[Region]:
+        """Regions that may each hold one symbol, in no particular order."""
+        gray = _gray_of(frame)
+        cfg = self.cfg
+        H, W = gray.shape[:2]
+        b = binarised or self.binarise(gray)
+        mask, s = b.mask, b.scale
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8, ltype=cv2.CV_16U)
+        stats = stats[1:]
+        ids = np.arange(1, n)
+        min_h_work = cfg.min_height / s
+        # Tiny specks cannot be a symbol nor a useful part of one: drop them before grouping.
+        keep = (stats[:, 4] >= max(3, 0.02 * min_h_work * min_h_work)) & (stats[:, 3] >= 0.2 * min_h_work)
+        stats, ids = stats[keep], ids[keep]
+        if len(ids) > cfg.max_components:
+            order = np.argsort(-stats[:, 4])[: cfg.max_components]
+            stats, ids = stats[order], ids[order]
+        regions: list[Region] = []
+        ink_integral = None
+        for g in self._groups(stats):
+            st = stats[g]
+            x0, y0 = int(st[:, 0].min()), int(st[:, 1].min())
+            x1 = int((st[:, 0] + st[:, 2]).max())
+            y1 = int((st[:, 1] + st[:, 3]).max())
+            gh = y1 - y0
+            if gh * s < cfg.min_height or gh * s > cfg.max_height_frac * H:
+                continue
+            sub = np.isin(labels[y0:y1, x0:x1], ids[g]).view(np.uint8) if len(g) > 1 else (
+                labels[y0:y1, x0:x1] == ids[g[0]]).view(np.uint8)
+            pieces = [(0, x1 - x0)]
+            if (x1 - x0) > cfg.max_aspect * gh:
+                pieces = self._split(sub)
+            for a, bcol in pieces:
+                piece = sub[:, a:bcol]
+                rows = np.flatnonzero(piece.any(axis=1))
+                cols = np.flatnonzero(piece.any(axis=0))
+                if len(rows) == 0:
+                    continue
+                py0, py1 = int(rows[0]), int(rows[-1]) + 1
+                px0, px1 = int(cols[0]), int(cols[-1]) + 1
+                piece = piece[py0:py1, px0:px1]
+                bx0, by0 = x0 + a + px0, y0 + py0
+                bw, bh = px1 - px0, py1 - py0
+                if bh * s < cfg.min_height:
+                    continue
+                aspect = bw / bh
+                if aspect < cfg.min_aspect or aspect > cfg.max_aspect:
+                    continue
+                area = int(piece.sum())
+                density = area / float(bw * bh)
+                if aspect > 0.35 and not (cfg.min_density <= density <= cfg.max_density):
+                    continue
+                # stroke width ~ area / length; length ~ half the perimeter of thin strokes
+                pp = np.pad(piece, 1)
+                edges = int(np.count_nonzero(pp[:, 1:] != pp[:, :-1])) + int(
+                    np.count_nonzero(pp[1:, :] != pp[:-1, :]))
+                stroke = 2.0 * area / max(1, edges)
+                if stroke / bh > cfg.max_stroke_frac:
+                    continue
+                fx, fy = bx0 * s, by0 * s
+                fw, fh = bw * s, bh * s
+                if (fx <= cfg.border or fy <= cfg.border or fx + fw >= W - cfg.border
+                        or fy + fh >= H - cfg.border):
+                    continue
+                # clean surroundings: ink in a ring around the symbol that is not its own
+                if ink_integral is None:
+                    ink_integral = cv2.integral(mask)
+                m = max(2, int(0.3 * bh))
+                rx0, ry0 = max(0, bx0 - m), max(0, by0 - m)
+                rx1, ry1 = min(mask.shape[1], bx0 + bw + m), min(mask.shape[0], by0 + bh + m)
+                tot = (ink_integral[ry1, rx1] - ink_integral[ry0, rx1] - ink_integral[ry1, rx0]
+                       + ink_integral[ry0, rx0])
+                own_box = (ink_integral[by0 + bh, bx0 + bw] - ink_integral[by0, bx0 + bw]
+                           - ink_integral[by0 + bh, bx0] + ink_integral[by0, bx0])
+                ring_area = (ry1 - ry0) * (rx1 - rx0) - bw * bh
+                ring_ink = (tot - own_box) / max(1, ring_area)
+                if ring_ink > cfg.max_ring_ink:
+                    continue
+                box = (int(round(fx)), int(round(fy)), max(1, int(round(fw))), max(1, int(round(fh))))
+                contrast = float(b.background[by0:by0 + bh, bx0:bx0 + bw].mean())
+                regions.append(Region(box=box, extra={
+                    "aspect": round(aspect, 3), "density": round(density, 3),
+                    "stroke": round(stroke * s, 2), "ring_ink": round(float(ring_ink), 3),
+                    "strokes": len(g), "split": len(pieces) > 1, "paper": round(contrast, 1),
+                    "_mask": piece, "_work": (bx0, by0, bw, bh),
+                }))
+                if len(regions) >= cfg.max_regions:
+                    break
+        if self.make_crops:
+            for r in regions:
+                r.crop = self.crop(gray, r, b)
+        for r in regions:
+            r.extra.pop("_mask", None)
+            r.extra.pop("_work", None)
+        return regions
+
+    def crop(self, gray: np.ndarray, region: Region, b: Binarised) -> np.ndarray:
+        """The 28x28 network input: full-resolution grey crop and its own stroke mask.
+
+        The mask is re-thresholded at full resolution against the (upsampled) paper
+        estimate, restricted to the symbol's own components, so a neighbour's
+        strokes never enter the crop and thin pen strokes keep their shape.
+        """
+        from vidrec.crop import normalize_crop
+
+        x, y, w, h = region.box
+        g = gray[y:y + h, x:x + w]
+        work_mask = region.extra["_mask"]
+        if b.scale > 1.0:
+            own = cv2.resize(work_mask, (w, h), interpolation=cv2.INTER_NEAREST)
+            own = cv2.dilate(own, np.ones((3, 3), np.uint8))
+            bx0, by0, bw, bh = region.extra["_work"]
+            bg = cv2.resize(b.background[by0:by0 + bh, bx0:bx0 + bw], (w, h), interpolation=cv2.INTER_LINEAR)
+            src = 255 - g if self.cfg.polarity == "light" else g
+            ink = cv2.subtract(bg, src)
+            thr = np.maximum(self.cfg.contrast_abs, self.cfg.contrast_rel * bg.astype(np.float32))
+            stroke = ((ink > thr) & (own > 0)).view(np.uint8)
+        else:
+            stroke = work_mask
+        return normalize_crop(g, mask=stroke * 255)
+
+
+def _gray_of(frame: Frame | np.ndarray) -> np.ndarray:
+    if isinstance(frame, Frame):
+        return frame.gray
+    img = np.asarray(frame)
+    if img.ndim == 2:
+        return img
+    if img.shape[2] == 4:
+        return cv2.cvtColor(img, cv2.COLOR_BGRA2GRAY)
+    return cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+
+
+def segment(frame: Frame | np.ndarray, **options) -> list[Region]:
+    """One-off convenience: a fresh :class:`Segmenter` with ``options``."""
+    return Segmenter(**options).segment(frame)
