@@ -129,8 +129,8 @@ class VideoFileSource(Source):
         with _quiet_opencv():
             cap = cv2.VideoCapture(str(path))
         if not cap.isOpened():
-            raise VidrecError(f"cannot read {path}: not a video or image OpenCV can decode "
-                              "(corrupt, truncated before its header, or an unsupported codec)")
+            raise VidrecError(f"cannot read {path}: OpenCV cannot open it as a video (a video with no "
+                              "frames, a corrupt file, one truncated before its index, or an unsupported codec)")
         ok, first = cap.read()
         if not ok or first is None:
             cap.release()
