@@ -281,7 +281,7 @@ def plugins_cmd(as_json: bool = typer.Option(False, "--json", help="Print as JSO
 
     t = Table(title="vidrec plugins", title_justify="left")
     for col in ("name", "version", "hooks", "recognisers", "from"):
-        t.add_column(col)
+        t.add_column(col, no_wrap=col in ("name", "version"))
     for i in infos:
         where = f"entry point {i.entry_point}" if i.entry_point else "registered in code"
         if i.distribution:
