@@ -1,0 +1,448 @@
+"""THE crop normalisation: any picture of one handwritten symbol -> an MNIST-like 28x28.
+
+A model only ever sees inputs made here, at training and at run time alike, so
+photos (``vidrec predict``), live and recorded video crops, the Greek data and
+evaluation all go through :func:`normalize_crop`. MNIST digits are white strokes
+on black, about 2-3 px thick, fitted into a 20x20 box keeping the aspect ratio,
+anti-aliased, and centred by their centre of mass in 28x28; real photos are
+none of that, and a network fed raw squashed crops saturates and its confidence
+means nothing.
+
+How (every step is chosen so that it does not depend on the absolute size,
+brightness or polarity of the input):
+
+1. Grey, float, at a working resolution (long side ``WORK``). Reducing with
+   INTER_AREA keeps the ink mass of a thin pen line on a 2000-px photo (it
+   becomes fainter, not gone); tiny inputs (28x28) are enlarged so morphology
+   has room.
+2. Polarity from the background: the border ring and the whole image's median
+   vote on whether the paper is lighter than the ink.
+3. Ink = local background minus image (a black-hat / white-hat transform with
+   a kernel much larger than a stroke): this removes uneven light, grey or beige
+   paper, shadows and large dark surroundings (a sheet held in a darker scene,
+   a grey frame) in one go, since only structures narrower than the kernel
+   survive.
+4. Threshold with Otsu on the ink map plus hysteresis (weak pixels kept where
+   they touch strong ones), so faint parts of thin strokes stay.
+5. Connected components: the main stroke plus the nearby pieces of the same
+   symbol (a 5's bar, a 4 in two strokes, a dot); specks and border-hugging
+   lines (paper edges, frame borders) are dropped.
+6. Second pass on the symbol's own box at full working resolution when the
+   symbol is small in a large picture.
+7. Stroke width is measured (distance transform on the ridge) and dilated or
+   eroded toward MNIST's width at the 20-px scale, then the binary stroke mask
+   is reduced with INTER_AREA (which gives MNIST's grey anti-aliased edges),
+   fitted into 20x20 and centred by centre of mass.
+
+With a ``mask`` (the video segmenter's stroke pixels) steps 2-4 are skipped and
+the mask is used as the stroke mask; from there the path is the same, so a
+video crop and a photo of the same symbol look alike.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from vidrec.errors import VidrecError
+
+SIZE = 28
+BOX = 20
+WORK = 192  # working resolution (long side) for the ink map and components
+# MNIST stroke width in pixels at the 20-px box scale, measured with
+# stroke_width() on the MNIST training set (see tests/test_crop.py).
+TARGET_WIDTH = 2.0
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".pgm", ".ppm", ".pbm")
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _flatten_alpha(rgba: np.ndarray) -> np.ndarray:
+    """RGBA uint8 -> gray uint8, whichever way the alpha channel is used.
+
+    Two kinds of drawing carry alpha: an opaque sheet with a few transparent
+    pixels (composite onto the sheet's own colour), and strokes painted on a
+    transparent canvas, where the strokes may be any colour (even white) and
+    only alpha tells them apart: then alpha itself is the picture, light
+    strokes on dark.
+    """
+    a = rgba[..., 3].astype(np.float32) / 255.0
+    rgb = rgba[..., :3].astype(np.float32)
+    gray = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
+    opaque = a > 0.5
+    if a.min() >= 0.98:
+        return np.clip(gray + 0.5, 0, 255).astype(np.uint8)
+    if opaque.mean() < 0.5:
+        return rgba[..., 3].copy()
+    bg = float(np.median(gray[opaque])) if opaque.any() else 255.0
+    out = gray * a + bg * (1 - a)
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read any still image file as uint8: gray HxW or BGR HxWx3 (OpenCV's order).
+
+    Uses Pillow (installed with matplotlib) because it reads palette, 16-bit and
+    alpha PNGs and applies the JPEG EXIF orientation of phone photos, which
+    ``cv2.imread`` does not all do. Anything unreadable raises VidrecError
+    naming the file.
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    p = Path(path)
+    if not p.exists():
+        raise VidrecError(f"{p}: no such file")
+    if p.is_dir():
+        raise VidrecError(f"{p}: is a folder, not an image")
+    if p.stat().st_size == 0:
+        raise VidrecError(f"{p}: empty file (0 bytes), not an image")
+    try:
+        with Image.open(p) as im:
+            im.load()
+            try:
+                im = ImageOps.exif_transpose(im)
+            except Exception:  # a broken EXIF block must not lose the picture
+                pass
+            return _pil_to_array(im)
+    except UnidentifiedImageError:
+        raise VidrecError(f"{p}: not an image file (or a format this tool cannot read)") from None
+    except (OSError, ValueError, SyntaxError) as e:
+        raise VidrecError(f"{p}: unreadable image ({str(e)[:100]})") from None
+
+
+def _pil_to_array(im) -> np.ndarray:
+    mode = im.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        arr = np.asarray(im).astype(np.float64)
+        hi = 65535.0 if arr.max() > 255 else 255.0
+        return np.clip(arr * 255.0 / hi + 0.5, 0, 255).astype(np.uint8)
+    if mode == "1":
+        return np.asarray(im.convert("L"))
+    if mode == "L":
+        return np.asarray(im).copy()
+    has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info
+    if has_alpha:
+        return _flatten_alpha(np.asarray(im.convert("RGBA")))
+    rgb = np.asarray(im.convert("RGB"))
+    return np.ascontiguousarray(rgb[..., ::-1])
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """Gray, BGR or BGRA (uint8, uint16, bool or float in [0, 1]) -> float32 gray in 0-255."""
+    img = np.asarray(image)
+    if img.dtype == np.bool_:
+        img = img.astype(np.uint8) * 255
+    elif img.dtype == np.uint16:
+        img = (img.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
+    elif img.dtype.kind == "f":
+        scale = 255.0 if img.size and float(np.nanmax(img)) <= 1.0 else 1.0
+        img = np.clip(np.nan_to_num(img) * scale + 0.5, 0, 255).astype(np.uint8)
+    elif img.dtype != np.uint8:
+        img = np.clip(img, 0, 255).astype(np.uint8)
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[..., 0]
+    if img.ndim == 3 and img.shape[2] == 4:
+        img = _flatten_alpha(np.ascontiguousarray(img[..., [2, 1, 0, 3]]))
+    elif img.ndim == 3 and img.shape[2] == 3:
+        img = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_BGR2GRAY)
+    if img.ndim != 2:
+        raise VidrecError(f"expected a gray, BGR or BGRA image, got shape {img.shape}")
+    return img.astype(np.float32)
+
+
+def _resize_long(img: np.ndarray, long_side: int) -> tuple[np.ndarray, float]:
+    h, w = img.shape[:2]
+    s = long_side / max(h, w)
+    size = (max(1, round(w * s)), max(1, round(h * s)))
+    interp = cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC
+    return cv2.resize(img, size, interpolation=interp), s
+
+
+def _pad_square_border(gray: np.ndarray) -> np.ndarray:
+    """The border ring (outer ~4%) of an image, flattened."""
+    h, w = gray.shape
+    m = max(1, round(0.04 * min(h, w)))
+    return np.concatenate([gray[:m].ravel(), gray[-m:].ravel(), gray[:, :m].ravel(), gray[:, -m:].ravel()])
+
+
+def dark_ink(gray: np.ndarray) -> bool:
+    """True when the strokes are darker than the paper.
+
+    The paper is most of the picture and most of its border; two votes (border
+    median, whole median) against the middle of the range decide, and where
+    they disagree the one further from the middle wins.
+    """
+    lo, hi = np.percentile(gray, [1, 99])
+    mid = (lo + hi) / 2
+    b = float(np.median(_pad_square_border(gray))) - mid
+    m = float(np.median(gray)) - mid
+    return (b + m) >= 0 if (b >= 0) != (m >= 0) else b >= 0
+
+
+def ink_map(gray: np.ndarray, dark: bool) -> np.ndarray:
+    """Stroke strength (>= 0, float32): local background minus image.
+
+    The background is a grey closing (dark ink) or opening (light ink) with a
+    square kernel a quarter of the picture wide, smoothed; anything wider than
+    that (paper, uneven light, a dark surround) is background.
+    """
+    h, w = gray.shape
+    k = max(3, (max(h, w) // 4) | 1)
+    g = cv2.GaussianBlur(gray, (0, 0), 1.0)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+    op = cv2.MORPH_CLOSE if dark else cv2.MORPH_OPEN
+    bg = cv2.morphologyEx(g, op, kernel, borderType=cv2.BORDER_REPLICATE)
+    bg = cv2.blur(bg, (k // 2 | 1, k // 2 | 1), borderType=cv2.BORDER_REPLICATE)
+    bg = np.maximum(bg, g) if dark else np.minimum(bg, g)
+    return (bg - g) if dark else (g - bg)
+
+
+def threshold_ink(ink: np.ndarray, min_contrast: float = 12.0) -> np.ndarray:
+    """Binary stroke mask from the ink map: Otsu plus hysteresis; empty if no contrast."""
+    top = float(np.percentile(ink, 99.7))
+    if top < min_contrast:
+        return np.zeros(ink.shape, np.uint8)
+    scaled = np.clip(ink * (255.0 / top), 0, 255).astype(np.uint8)
+    t, _ = cv2.threshold(scaled, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    t = max(t, 0.25 * 255)  # paper texture alone must not pass
+    strong = scaled > t
+    weak = (scaled > 0.5 * t).astype(np.uint8)
+    n, lab = cv2.connectedComponents(weak, connectivity=8)
+    keep = np.zeros(n, bool)
+    keep[np.unique(lab[strong])] = True
+    keep[0] = False
+    return keep[lab].astype(np.uint8)
+
+
+def select_symbol(mask: np.ndarray) -> np.ndarray:
+    """Keep the components that make up the symbol; drop specks and border lines.
+
+    The main component is the largest one that does not hug the border (paper
+    edges and frame lines lie along it); pieces are then added while they are
+    close to what is kept (a 5's bar, a two-stroke 4, a dot), bigger pieces
+    allowed further away than small ones. If every component hugs the border
+    (a tight crop), hugging is no reason to drop anything.
+    """
+    h, w = mask.shape
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if n <= 1:
+        return mask
+    m = max(2, round(0.03 * min(h, w)))
+    band = np.zeros((h, w), bool)
+    band[:m] = band[-m:] = True
+    band[:, :m] = band[:, -m:] = True
+    areas = stats[1:, cv2.CC_STAT_AREA].astype(np.float64)
+    hug_px = np.bincount(lab[band].ravel(), minlength=n)[1:]
+    hug = hug_px / np.maximum(areas, 1)
+    # dominant-side length: a line along the border is long and hugs
+    frame_like = hug > 0.4
+    total = areas.sum()
+    cand = np.where(~frame_like & (areas >= 0.02 * total))[0]
+    if len(cand) == 0:
+        cand = np.arange(n - 1)
+        frame_like[:] = False
+    # prefer big and central
+    cx = stats[1:, cv2.CC_STAT_LEFT] + stats[1:, cv2.CC_STAT_WIDTH] / 2
+    cy = stats[1:, cv2.CC_STAT_TOP] + stats[1:, cv2.CC_STAT_HEIGHT] / 2
+    dist = np.hypot((cx - w / 2) / w, (cy - h / 2) / h)  # 0 .. ~0.7
+    score = areas * (1.0 - 0.6 * dist)
+    main = cand[np.argmax(score[cand])]
+    kept = {main}
+    x0, y0 = stats[main + 1, 0], stats[main + 1, 1]
+    x1, y1 = x0 + stats[main + 1, 2], y0 + stats[main + 1, 3]
+    main_area = areas[main]
+    changed = True
+    while changed:
+        changed = False
+        size = max(x1 - x0, y1 - y0)
+        for i in range(n - 1):
+            if i in kept or frame_like[i]:
+                continue
+            a = areas[i]
+            if a < 0.015 * main_area or a < 3:
+                continue
+            bx0, by0 = stats[i + 1, 0], stats[i + 1, 1]
+            bx1, by1 = bx0 + stats[i + 1, 2], by0 + stats[i + 1, 3]
+            gap = max(0, max(bx0 - x1, x0 - bx1, by0 - y1, y0 - by1))
+            allowed = size * (0.15 + 0.5 * min(1.0, a / main_area))
+            if gap <= allowed:
+                kept.add(i)
+                x0, y0, x1, y1 = min(x0, bx0), min(y0, by0), max(x1, bx1), max(y1, by1)
+                changed = True
+    keep = np.zeros(n, bool)
+    keep[[k + 1 for k in kept]] = True
+    return keep[lab].astype(np.uint8)
+
+
+def stroke_width(mask: np.ndarray) -> float:
+    """Typical stroke width in pixels: twice the distance transform on the stroke ridges."""
+    if not mask.any():
+        return 0.0
+    m = np.pad(mask.astype(np.uint8), 1)
+    dt = cv2.distanceTransform(m, cv2.DIST_L2, 5)
+    ridge = (dt >= cv2.dilate(dt, np.ones((3, 3), np.uint8))) & (m > 0)
+    vals = dt[ridge]
+    if vals.size == 0:
+        vals = dt[m > 0]
+    return float(2.0 * np.median(vals))
+
+
+def _bbox(mask: np.ndarray):
+    ys, xs = np.nonzero(mask)
+    if ys.size == 0:
+        return None
+    return xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
+
+
+def _disk(r: float) -> np.ndarray:
+    d = max(1, int(round(2 * r)) | 1)
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (d, d))
+
+
+def render(mask: np.ndarray, target_width: float = TARGET_WIDTH) -> np.ndarray:
+    """Binary stroke mask (any size) -> MNIST-style float32 28x28 in [0, 1].
+
+    The stroke width is brought toward MNIST's (``target_width`` px at the
+    20-px scale) before the reduction, so a hairline survives and a marker
+    stroke does not fill the box.
+    """
+    bb = _bbox(mask)
+    if bb is None:
+        return np.zeros((SIZE, SIZE), np.float32)
+    x0, y0, x1, y1 = bb
+    m = mask[y0:y1, x0:x1].astype(np.uint8)
+    long_side = max(m.shape)
+    # bring the symbol to a canonical resolution (8 px per final px) first
+    canon = BOX * 8
+    if long_side != canon:
+        s = canon / long_side
+        size = (max(1, round(m.shape[1] * s)), max(1, round(m.shape[0] * s)))
+        if s < 1:
+            # keep thin lines: area-reduce, then anything a third covered is stroke
+            m = (cv2.resize(m.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0.3).astype(np.uint8)
+        else:
+            m = (cv2.resize(m.astype(np.float32), size, interpolation=cv2.INTER_LINEAR) > 0.5).astype(np.uint8)
+    px = canon / BOX  # canonical pixels per final pixel
+    w = stroke_width(m)
+    want = target_width * px
+    m = np.pad(m, int(want) + 2)
+    if w < 0.8 * want:
+        m = cv2.dilate(m, _disk((want - w) / 2))
+    elif w > 1.6 * want:
+        r = (w - 1.3 * want) / 2
+        er = cv2.erode(m, _disk(r))
+        # never erode a piece away entirely
+        if er.sum() > 0.3 * m.sum():
+            m = er
+    bb = _bbox(m)
+    x0, y0, x1, y1 = bb
+    m = m[y0:y1, x0:x1].astype(np.float32)
+    h, w_ = m.shape
+    s = BOX / max(h, w_)
+    size = (max(1, round(w_ * s)), max(1, round(h * s)))
+    small = cv2.resize(cv2.GaussianBlur(m, (0, 0), 0.3 * px), size, interpolation=cv2.INTER_AREA)
+    small = np.clip(small, 0, 1)
+    out = np.zeros((SIZE, SIZE), np.float32)
+    # centre of mass of the small image goes to the centre of the 28x28
+    tot = small.sum()
+    if tot <= 0:
+        return out
+    ys, xs = np.mgrid[0 : small.shape[0], 0 : small.shape[1]]
+    cy = (ys * small).sum() / tot
+    cx = (xs * small).sum() / tot
+    oy = int(round(SIZE / 2 - cy))
+    ox = int(round(SIZE / 2 - cx))
+    oy = min(max(oy, 0), SIZE - small.shape[0])
+    ox = min(max(ox, 0), SIZE - small.shape[1])
+    out[oy : oy + small.shape[0], ox : ox + small.shape[1]] = small
+    return out
+
+
+def stroke_mask(image: np.ndarray) -> np.ndarray:
+    """Binary mask (uint8 0/1, at the image's own size) of the symbol's strokes."""
+    gray = to_gray(image)
+    m = _symbol_mask(gray)
+    return cv2.resize(m, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_NEAREST)
+
+
+def _symbol_mask(gray: np.ndarray) -> np.ndarray:
+    """The symbol's stroke mask at working resolution (not the image's size).
+
+    Two passes: find the symbol at working resolution in the whole picture,
+    then redo the ink map on the symbol's neighbourhood when it is small in the
+    picture, so a small digit in a big photo is measured at full detail.
+    """
+    H, W = gray.shape
+    if H == 0 or W == 0:
+        return np.zeros((H, W), np.uint8)
+    dark = dark_ink(gray)
+    work, s = _resize_long(gray, WORK)
+    mask = select_symbol(threshold_ink(ink_map(work, dark), min_contrast=12.0))
+    bb = _bbox(mask)
+    if bb is None:
+        return np.zeros((H, W), np.uint8)
+    x0, y0, x1, y1 = (v / s for v in bb)
+    size = max(x1 - x0, y1 - y0)
+    if size < 0.6 * max(H, W):
+        pad = 0.35 * size + 2
+        X0, Y0 = int(max(0, x0 - pad)), int(max(0, y0 - pad))
+        X1, Y1 = int(min(W, x1 + pad + 1)), int(min(H, y1 + pad + 1))
+        sub = gray[Y0:Y1, X0:X1]
+        work2, s2 = _resize_long(sub, WORK)
+        m2 = select_symbol(threshold_ink(ink_map(work2, dark), min_contrast=12.0))
+        if m2.any():
+            return m2
+    return mask
+
+
+def _mask_at_work(mask: np.ndarray) -> np.ndarray:
+    m = (np.asarray(mask) > 0).astype(np.uint8)
+    if m.ndim == 3:
+        m = m[..., 0]
+    h, w = m.shape
+    if max(h, w) > WORK:
+        s = WORK / max(h, w)
+        size = (max(1, round(w * s)), max(1, round(h * s)))
+        m = (cv2.resize(m.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0.2).astype(np.uint8)
+    return m
+
+
+def normalize_crop(image: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """One symbol's picture -> float32 (28, 28) in [0, 1], white strokes on black, MNIST-style.
+
+    ``image``: uint8 gray, BGR or BGRA, any size, either polarity. ``mask``:
+    optional uint8/bool HxW marking the stroke pixels (the video segmenter has
+    it); then no threshold is applied. Returns all zeros when no symbol is found
+    (a blank or featureless picture): callers treat that as "nothing there".
+    """
+    if mask is not None:
+        m = _mask_at_work(mask)
+        if m.shape[:2] and m.any():
+            m = select_symbol(m)
+        return render(m)
+    img = np.asarray(image)
+    if img.size == 0:
+        return np.zeros((SIZE, SIZE), np.float32)
+    return render(_symbol_mask(to_gray(img)))
+
+
+def to_model_input(crops, info) -> "torch.Tensor":
+    """28x28 crops in [0, 1] (list or array) -> normalised float32 tensor [N,1,28,28] for ``info``'s model."""
+    import torch
+
+    arr = np.asarray(crops, dtype=np.float32)
+    if arr.ndim == 2:
+        arr = arr[None]
+    if arr.ndim == 4 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 3 or arr.shape[1:] != (SIZE, SIZE):
+        raise ValueError(f"expected 28x28 crops, got shape {arr.shape}")
+    x = torch.from_numpy(np.ascontiguousarray(arr)).unsqueeze(1)
+    return (x - float(info.mean)) / float(info.std)
