@@ -57,6 +57,13 @@ def prepare_target(path: str | os.PathLike) -> Path:
     return Path(tmp)
 
 
+def check_video_suffix(path: str | os.PathLike) -> None:
+    """An extension this OpenCV build can write, or a VidrecError naming the ones it can."""
+    if Path(path).suffix.lower() not in FOURCCS:
+        raise VidrecError(f"cannot write video {path}: use one of "
+                          f"{', '.join(sorted(FOURCCS))} as the file extension")
+
+
 class Sink:
     def write(self, frame: Frame, result: FrameResult, canvas: np.ndarray | None) -> None:
         pass
@@ -83,9 +90,7 @@ class VideoSink(Sink):
 
         self.path = Path(path).expanduser()
         suffix = self.path.suffix.lower()
-        if suffix not in FOURCCS:
-            raise VidrecError(f"cannot write video {self.path}: use one of "
-                              f"{', '.join(sorted(FOURCCS))} as the file extension")
+        check_video_suffix(self.path)
         self.fps = float(fps) if fps else 30.0
         self.size = (int(size[0]), int(size[1]))
         self.raw = raw

@@ -92,9 +92,11 @@ def _outputs(specs: list[str], out: Optional[Path], jsonl: Optional[Path]) -> li
     return pairs
 
 
-def _check_writable(path: Path) -> None:
-    from vidrec.sinks import prepare_target
+def _check_writable(path: Path, video: bool = False) -> None:
+    from vidrec.sinks import check_video_suffix, prepare_target
 
+    if video:
+        check_video_suffix(path)
     prepare_target(path).unlink(missing_ok=True)
 
 
@@ -129,9 +131,10 @@ def run_cmd(
     specs = expand_specs(list(paths))
     targets = _outputs(specs, out, jsonl)
     for video, lines in targets:  # every output checked before any frame is processed
-        for p in (video, lines):
-            if p is not None:
-                _check_writable(p)
+        if video is not None:
+            _check_writable(video, video=True)
+        if lines is not None:
+            _check_writable(lines)
     sources = [open_source(s, realtime=realtime) for s in specs]  # missing/corrupt inputs fail here
     recognizers = _make(plugin, _options(model, min_confidence, option))
     summaries = []
@@ -192,9 +195,9 @@ def live_cmd(
     from vidrec.sinks import JsonlSink, RawVideoSink, VideoSink, WindowSink
     from vidrec.sources import open_source
 
-    for p in (record, out, jsonl):
+    for p, is_video in ((record, True), (out, True), (jsonl, False)):
         if p is not None:
-            _check_writable(p)
+            _check_writable(p, video=is_video)
     recognizers = _make(plugin, _options(model, min_confidence, option))
     with contextlib.ExitStack() as stack:
         src = stack.enter_context(open_source(camera))
@@ -228,7 +231,7 @@ def bench_cmd(
     from vidrec.cli.ui import out as stdout
 
     if out is not None:
-        _check_writable(out)
+        _check_writable(out, video=True)
     from vidrec.sources import open_source
 
     open_source(path).close()  # a bad input fails before the models load
