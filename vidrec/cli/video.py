@@ -282,22 +282,26 @@ def plugins_cmd(as_json: bool = typer.Option(False, "--json", help="Print as JSO
     from rich.markup import escape
     from rich.table import Table
 
-    t = Table(title="vidrec plugins", title_justify="left")
-    for col in ("name", "version", "hooks", "recognisers", "from"):
-        t.add_column(col, no_wrap=col in ("name", "version"))
-    for i in infos:
-        where = f"entry point {i.entry_point}" if i.entry_point else "registered in code"
-        if i.distribution:
-            where += f" (distribution {i.distribution})"
-        if i.file:
-            where += f"\n{i.file}"
-        if i.error:
-            where += f"\n[red]failed to load: {escape(i.error)}[/]"
-        t.add_row(i.name, i.version or "-", ", ".join(i.hooks) or "-", ", ".join(i.recognizers) or "-", where)
     if not infos:
         stdout.print("no plugins installed (or all excluded by VIDREC_LOAD_PLUGINS / VIDREC_BLOCK_PLUGINS)")
         return
+    t = Table(title="vidrec plugins", title_justify="left")
+    for col in ("name", "version", "recognisers", "hooks", "from"):
+        t.add_column(col, no_wrap=col in ("name", "version"), overflow="fold")
+    for i in infos:
+        if i.entry_point:
+            where = f"entry point -> {i.entry_point.split('=', 1)[1].strip()}"
+            if i.distribution:
+                where += f" ({i.distribution})"
+        else:
+            where = "registered in code"
+        status = "[red]failed to load[/]" if i.error else (", ".join(i.recognizers) or "-")
+        t.add_row(i.name, i.version or "-", status, ", ".join(i.hooks) or "-", where)
     stdout.print(t)
+    for i in infos:
+        if i.error:
+            stdout.print(f"[red]{escape(i.name)}: {escape(i.error)}[/]")
+    stdout.print("vidrec plugins --json: files, descriptions and errors in full", markup=False)
 
 
 def _wire_plugins() -> None:
