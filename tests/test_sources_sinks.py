@@ -252,3 +252,41 @@ def test_expand_specs_splits_globs_of_videos_only(tmp_path, clip):
     cv2.imwrite(str(tmp_path / "x.png"), np.zeros((4, 4), np.uint8))
     assert expand_specs([str(tmp_path / "*.mp4")]) == [str(tmp_path / "a.mp4"), str(tmp_path / "b.mp4")]
     assert expand_specs([str(tmp_path / "*.png")]) == [str(tmp_path / "*.png")]
+
+
+def test_window_keys_snapshot_record_pause_quit(monkeypatch, tmp_path, clip):
+    """The key handling itself, driven without a display (there is none here)."""
+    from vidrec.pipeline import StopRun
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    seen = []
+
+    class KeyRec(BlobRecognizer):
+        def on_key(self, key):
+            seen.append(key)
+            return True
+
+    pipeline = Pipeline([("blobs", KeyRec())])
+    with open_source(clip) as src, WindowSink("t", pipeline, src, recordings_dir=tmp_path / "rec",
+                                              snapshots_dir=tmp_path / "snap") as w:
+        frames = iter(src)
+        f0 = next(frames)
+        result, canvas = pipeline.process(f0)
+        w._key(ord("s"), f0, canvas)
+        (snap,) = (tmp_path / "snap").iterdir()
+        assert snap.suffix == ".png" and cv2.imread(str(snap)).shape == (480, 640, 3)
+        w._key(ord("r"), f0, canvas)  # start recording the raw frames
+        for f in [next(frames) for _ in range(6)]:
+            w.write(f, result, None)
+        w._key(ord("r"), f0, canvas)  # stop: the file is finished and in place
+        (rec,) = (tmp_path / "rec").glob("rec-*.mp4")
+        assert read_video(rec)[:3] == (6, 25.0, (640, 480))
+        w._key(ord(" "), f0, canvas)
+        assert w.paused
+        w._key(ord(" "), f0, canvas)
+        assert not w.paused
+        w._key(ord("d"), f0, canvas)
+        assert seen == [ord("d")], "other keys go to the recognisers"
+        with pytest.raises(StopRun):
+            w._key(ord("q"), f0, canvas)

@@ -23,6 +23,7 @@ import numpy as np
 
 from vidrec.errors import VidrecError
 from vidrec.pipeline import StopRun
+from vidrec.sources import IMAGE_SUFFIXES  # noqa: F401 - also quiets FFmpeg's log (see sources)
 from vidrec.types import Frame, FrameResult
 
 # FourCCs this OpenCV build writes and reads back, by container (checked on the

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import glob as globlib
+import os
 import re
 import threading
 import time
@@ -36,6 +37,11 @@ IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".
 IMAGE_FPS = 10.0  # nominal rate of an image sequence (output video timing, timestamps)
 CAMERA_FIRST_FRAME_S = 5.0  # an opened camera that sends nothing for this long is an error
 CAMERA_RETRY_S = 3.0  # a camera that stops delivering is retried this long, then the run ends
+
+
+# FFmpeg's own log lines ("moov atom not found", "overread 8") duplicate, in jargon,
+# what our errors and notes say; keep only its fatal ones unless the user asks.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "8")
 
 
 def _cv2():
