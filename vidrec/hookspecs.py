@@ -27,7 +27,11 @@ def register_recognizers(register):
     :class:`vidrec.recognizer.Recognizer` stage methods (subclass it for the
     defaults). ``options`` holds only what the user set: ``model`` (a model name
     or file), ``min_confidence`` (float), and any ``--option key=value`` pairs as
-    strings. A factory raises :class:`vidrec.errors.VidrecError` for bad options.
+    strings (``--option NAME.key=value`` reaches only the recogniser ``NAME``).
+    A factory raises :class:`vidrec.errors.VidrecError` for bad options; an
+    option its signature does not accept is reported before it is called.
+    The same recogniser object sees every frame of a run, and ``reset()``
+    before each new input, so it may keep tracks between frames.
     Import heavy libraries (torch) inside the factory, not at module level, so
     that ``vidrec --help`` stays fast.
     """
@@ -38,5 +42,9 @@ def register_commands(cli):
     """Add commands to the ``vidrec`` command line.
 
     ``cli`` is the root Typer app; add a command with ``@cli.command()`` or a
-    group with ``cli.add_typer(...)``. Called once when the CLI starts.
+    group with ``cli.add_typer(...)``. To add to an existing group (``vidrec
+    train greek``), import it: ``from vidrec.cli.groups import train_app``.
+    Called once when the CLI starts, for every command, so keep it cheap: import
+    torch and friends inside the command function. An exception here is a
+    warning naming the plugin; the rest of the CLI still works.
     """

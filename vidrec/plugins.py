@@ -203,7 +203,13 @@ def recognizer_entries() -> dict[str, RecognizerEntry]:
                 return
             entries[name] = RecognizerEntry(name, factory, description or "", _plugin)
 
-        _call_impl(impl, register=reg)
+        try:
+            _call_impl(impl, register=reg)
+        except VidrecError:
+            raise
+        except Exception as e:  # noqa: BLE001 - one plugin's bug must not hide the others' recognisers
+            _warning(f"plugin {impl.plugin_name!r} failed to register its recognisers: "
+                     f"{type(e).__name__}: {e}")
     return entries
 
 
