@@ -40,24 +40,32 @@ def _options(model: Optional[str], min_confidence: Optional[float], option: list
     return opts
 
 
-def _summary_table(summaries: list, title: str = "summary"):
+def _summary_tables(summaries: list):
+    """Two narrow tables (they must fit 80 columns): per input, then ms per stage per input."""
     from rich.table import Table
 
-    t = Table(title=title, title_justify="left")
-    for col in ("source", "frames", "fps", "ms/frame p50", "p99", "capture", "preprocess", "segment",
-                "classify", "render", "sinks", "dropped", "failures"):
-        t.add_column(col, justify="left" if col == "source" else "right")
+    t = Table(title="summary", title_justify="left")
+    for col in ("input", "frames", "fps", "ms/frame p50", "p99", "dropped", "failures"):
+        t.add_column(col, justify="left" if col == "input" else "right", no_wrap=col != "input")
     for s in summaries:
-        st = s.stages
-
-        def m(k):
-            return f"{st[k]['mean']:.2f}" if k in st else "-"
-
         t.add_row(Path(s.source).name or s.source, str(s.frames), f"{s.fps:.1f}",
                   f"{s.frame_ms.get('p50', 0):.2f}", f"{s.frame_ms.get('p99', 0):.2f}",
-                  m("capture"), m("preprocess"), m("segment"), m("classify"), m("render"), m("sinks"),
                   str(s.dropped), str(s.failures))
-    return t
+    st = Table(title="ms per stage, mean / p99", title_justify="left")
+    st.add_column("stage")
+    for s in summaries:
+        st.add_column(Path(s.source).name or s.source, justify="right", no_wrap=True)
+    base = ["capture", "preprocess", "segment", "classify", "render", "sinks"]
+    per_rec = []
+    for s in summaries:
+        per_rec += [k for k in s.stages if k not in base and k not in per_rec]
+    if len({k.rsplit(".", 1)[0] for k in per_rec}) <= 1:
+        per_rec = []  # one recogniser: its rows would repeat the totals
+    stages = [k for k in base if any(k in s.stages for s in summaries)] + per_rec
+    for k in stages:
+        st.add_row(k, *(f"{s.stages[k]['mean']:.2f} / {s.stages[k]['p99']:.2f}" if k in s.stages else "-"
+                        for s in summaries))
+    return t, st
 
 
 def _report(summaries: list, as_json: bool) -> None:
@@ -69,8 +77,9 @@ def _report(summaries: list, as_json: bool) -> None:
     if as_json:
         print(json.dumps([s.as_json() for s in summaries], indent=2))
     else:
-        out.print(_summary_table(summaries))
-        out.print("stage columns: mean ms per frame; p50/p99: whole pipeline per frame", markup=False)
+        for table in _summary_tables(summaries):
+            out.print(table)
+        out.print("ms/frame: all recognisers on one frame, decoding and writing excluded", markup=False)
 
 
 def _outputs(specs: list[str], out: Optional[Path], jsonl: Optional[Path]) -> list[tuple[Optional[Path], Optional[Path]]]:
