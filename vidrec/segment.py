@@ -46,19 +46,23 @@ class SegmenterConfig:
     work_width: int = 320  # binarise on a frame reduced to at most this width
     polarity: str = "dark"  # "dark": dark ink on light paper; "light": light strokes on dark
     kernel_frac: float = 0.045  # closing kernel, as a share of the frame's width (> stroke width)
-    contrast_abs: float = 28.0  # ink is at least this many grey levels darker than its background
-    contrast_rel: float = 0.20  # ... and at least this share of the background's brightness
+    contrast_abs: float = 20.0  # ink is at least this many grey levels darker than its background
+    contrast_rel: float = 0.15  # ... and at least this share of the background's brightness
     min_height: int = 14  # smallest symbol height, px
     max_height_frac: float = 0.7  # largest symbol height, share of the frame height
     min_aspect: float = 0.06  # w/h
     max_aspect: float = 1.3  # w/h; wider boxes are split into touching symbols
     split_aspect: float = 0.7  # width of one symbol relative to its height, when splitting
-    max_density: float = 0.62  # ink / box area (blobs, faces, fingers are dense)
+    max_density: float = 0.8  # ink / box area (blobs, faces, fingers are dense)
     min_density: float = 0.05
     max_stroke_frac: float = 0.32  # stroke width / height (thick blobs are not handwriting)
     merge_gap: float = 0.35  # merge strokes vertically closer than this share of the height
     merge_overlap: float = 0.45  # ... that overlap horizontally by this share of the narrower
     max_ring_ink: float = 0.16  # ink share in the ring around a symbol (clutter, texture)
+    max_dark_ring: float = 0.12  # dark non-ink share around it (fingertips, dark surroundings)
+    min_paper: float = 0.55  # the paper under a symbol is at least this share of the brightest
+    # background in view (97th percentile): handwriting is on the sheet, not on the room's
+    # darker surfaces; 0 turns the test off
     border: int = 2  # symbols touching the frame border (cut off) are dropped
     max_components: int = 400  # clutter guard: keep the largest this many
     max_regions: int = 64
@@ -73,6 +77,8 @@ class Binarised:
 
     mask: np.ndarray  # uint8 0/1 at work resolution
     background: np.ndarray  # closed grey at work resolution (paper under the ink)
+    small: np.ndarray  # the (smoothed) grey frame at work resolution
+    bright: float  # the brightest background in view (97th percentile), the paper's reference
     scale: float  # frame px per work px
 
 
@@ -114,7 +120,9 @@ class Segmenter:
         rel = cv2.multiply(background, np.array([cfg.contrast_rel], dtype=np.float64), dtype=cv2.CV_8U)
         thr = cv2.max(rel, np.full_like(rel, int(cfg.contrast_abs)))
         mask = (ink > thr).view(np.uint8)
-        return Binarised(mask=mask, background=background, scale=scale)
+        sample = background[::4, ::4].ravel()
+        bright = float(np.partition(sample, int(0.97 * (sample.size - 1)))[int(0.97 * (sample.size - 1))])
+        return Binarised(mask=mask, background=background, small=small, bright=bright, scale=scale)
 
     # -- grouping -----------------------------------------------------------------
     def _groups(self, stats: np.ndarray) -> list[list[int]]:
@@ -263,12 +271,26 @@ class Segmenter:
                 ring_ink = (tot - own_box) / max(1, ring_area)
                 if ring_ink > cfg.max_ring_ink:
                     continue
+                # clean paper around it: a symbol is written on something brighter than itself
+                # that continues past it. A fingertip, the narrow end of a dark object or a
+                # cable crossing a dark room have dark, non-stroke pixels right beside them.
+                paper = float(b.background[by0:by0 + bh, bx0:bx0 + bw].mean())
+                if paper < cfg.min_paper * b.bright:
+                    continue  # not on the sheet: a mark on a darker surface of the room
+                dark_level = paper * (1.0 - cfg.contrast_rel) - 4
+                ring = b.small[ry0:ry1, rx0:rx1]
+                n_dark = int(np.count_nonzero(ring < dark_level)) - int(
+                    np.count_nonzero(b.small[by0:by0 + bh, bx0:bx0 + bw] < dark_level))
+                dark_ring = max(0, n_dark - (tot - own_box)) / max(1, ring_area)
+                if dark_ring > cfg.max_dark_ring:
+                    continue
                 box = (int(round(fx)), int(round(fy)), max(1, int(round(fw))), max(1, int(round(fh))))
-                contrast = float(b.background[by0:by0 + bh, bx0:bx0 + bw].mean())
+                contrast = paper
                 regions.append(Region(box=box, extra={
                     "aspect": round(aspect, 3), "density": round(density, 3),
                     "stroke": round(stroke * s, 2), "ring_ink": round(float(ring_ink), 3),
                     "strokes": len(g), "split": len(pieces) > 1, "paper": round(contrast, 1),
+                    "dark_ring": round(float(dark_ring), 3),
                     "_mask": piece, "_work": (bx0, by0, bw, bh),
                 }))
                 if len(regions) >= cfg.max_regions:

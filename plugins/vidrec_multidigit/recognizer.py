@@ -1,0 +1,103 @@
+"""The multidigit recogniser (imports torch; loaded only when the plugin is used)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from vidrec import draw, reading
+from vidrec.crop import to_model_input
+from vidrec.errors import VidrecError
+from vidrec.modelstore import load
+from vidrec.recognizer import Recognizer
+from vidrec.segment import Segmenter, SegmenterConfig
+from vidrec.tracking import Tracker
+from vidrec.types import Frame, Prediction, Region
+
+PALETTE = [(0, 200, 0), (255, 160, 0), (0, 160, 255), (200, 0, 200), (0, 220, 220), (60, 60, 255)]
+
+
+def _float(name: str, value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise VidrecError(f"option {name} must be a number, got {value!r}") from None
+
+
+class MultiDigit(Recognizer):
+    name = "multidigit"
+
+    def __init__(self, model: str = "mnist", min_confidence=None, history=8, max_missed=3,
+                 space=0.6, word_reject=0.5, **seg_options):
+        from vidrec_multidigit import DEFAULT_MIN_CONFIDENCE
+
+        self.model, self.info, _ = load(model)
+        self.model.eval()
+        self.classes = list(self.info.classes)
+        self.min_confidence = _float("min_confidence", DEFAULT_MIN_CONFIDENCE if min_confidence is None
+                                     else min_confidence)
+        if not 0.0 <= self.min_confidence <= 1.0:
+            raise VidrecError(f"min_confidence must be between 0 and 1, got {self.min_confidence}")
+        known = set(SegmenterConfig().as_dict())
+        bad = [k for k in seg_options if k not in known]
+        if bad:
+            raise VidrecError(f"multidigit has no option {bad[0]!r}; options: model, min_confidence, history, "
+                              f"max_missed, space, word_reject, {', '.join(sorted(known))}")
+        self.segmenter = Segmenter(**seg_options)
+        self.tracker = Tracker(history=int(_float("history", history)), max_missed=int(_float("max_missed", max_missed)))
+        self.space = _float("space", space)
+        self.word_reject = _float("word_reject", word_reject)
+        self.last_candidates = 0
+
+    def reset(self) -> None:
+        self.tracker.reset()
+
+    def segment(self, frame: Frame, pre) -> list[Region]:
+        return [r for r in self.segmenter.segment(frame) if r.crop is not None and r.crop.any()]
+
+    @torch.inference_mode()
+    def probabilities(self, regions: list[Region]) -> np.ndarray:
+        """ONE batched forward pass for every region of the frame."""
+        if not regions:
+            return np.zeros((0, len(self.classes)), np.float32)
+        x = to_model_input(np.stack([r.crop for r in regions]), self.info)
+        out = self.model(x)
+        # SeedNet ends in log_softmax; other architectures may give logits
+        probs = out.exp() if out.max() <= 0 else torch.softmax(out, 1)
+        return probs.numpy()
+
+    def classify(self, frame: Frame, regions: list[Region], pre) -> list[Prediction]:
+        self.last_candidates = len(regions)
+        probs = self.probabilities(regions)
+        if len(regions) == 0:
+            self.tracker.update(np.zeros((0, 4)), probs)
+            return []
+        boxes = [r.box for r in regions]
+        sure = probs.max(axis=1) >= self.min_confidence
+        # printed text: a run of 3+ closely spaced symbols, most of them not sure digits
+        drop = np.zeros(len(regions), bool)
+        for w in reading.words(boxes, self.space):
+            if len(w) >= 3 and (~sure[w]).mean() >= self.word_reject:
+                drop[w] = True
+        keep = np.flatnonzero(~drop)
+        tracks = self.tracker.update(np.asarray(boxes, np.float64)[keep], probs[keep])
+        preds = []
+        for k, t in zip(keep, tracks):
+            if t.confidence < self.min_confidence:
+                continue
+            r = regions[k]
+            preds.append(Prediction(label=self.classes[t.label], confidence=t.confidence, region=r,
+                                    track_id=t.id, extra={"frame_confidence": float(probs[k].max())}))
+        return preds
+
+    def render(self, canvas: np.ndarray, frame: Frame, predictions: list[Prediction]) -> None:
+        for p in predictions:
+            color = PALETTE[(p.track_id or 0) % len(PALETTE)]
+            draw.box_label(canvas, p.region.box, f"{p.label} {p.confidence:.2f}", color=color)
+        txt = self.text(predictions)
+        if txt:
+            draw.text_lines(canvas, txt.split("\n"), origin="tl")
+
+    def text(self, predictions: list[Prediction]) -> str:
+        return reading.read_text([p.region.box for p in predictions], [p.label for p in predictions],
+                                 self.space)

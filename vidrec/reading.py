@@ -1,0 +1,108 @@
+"""What a frame reads: symbols grouped into lines and numbers, for the JSON Lines ``text``.
+
+The convention (the same for every recogniser, whatever its symbols):
+
+- lines are ordered top to bottom and joined with ``"\\n"``;
+- within a line symbols are ordered left to right;
+- symbols whose gap is wider than ``space`` times their height are separated
+  by one space (``"271 8"``: two numbers), closer ones are written together.
+
+Lines are found by chaining each symbol to its nearest right-hand neighbour at
+about the same height, following the direction the chain already has, rather
+than by cutting the frame into horizontal bands: a sheet held at a slant puts
+the end of one row lower than the start of the next, and bands would mix them.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+Box = tuple[float, float, float, float]
+
+
+def chains(boxes: Sequence[Box], max_gap: float = 6.0, max_dy: float = 0.55) -> list[list[int]]:
+    """Indices of ``boxes`` grouped into lines (top to bottom), each left to right.
+
+    A symbol's successor is the nearest box to its right whose centre lies within
+    ``max_dy`` heights of the line's running direction and whose gap is at most
+    ``max_gap`` heights; a box is claimed by at most one predecessor (the closest).
+    """
+    n = len(boxes)
+    if n == 0:
+        return []
+    cx = [b[0] + b[2] / 2 for b in boxes]
+    cy = [b[1] + b[3] / 2 for b in boxes]
+    order = sorted(range(n), key=lambda i: cx[i])
+    succ: dict[int, tuple[float, int]] = {}
+    pred: dict[int, tuple[float, int]] = {}
+    slope = {i: 0.0 for i in range(n)}
+    for i in order:  # left to right, so a chain's slope is known before it is extended
+        xi, yi, wi, hi = boxes[i]
+        best = None
+        for j in order:
+            if cx[j] <= cx[i] or j == i:
+                continue
+            xj, yj, wj, hj = boxes[j]
+            h = max(hi, hj)
+            gap = xj - (xi + wi)
+            if gap > max_gap * h or gap < -0.6 * min(wi, wj):
+                continue
+            dy = cy[j] - (cy[i] + slope[i] * (cx[j] - cx[i]))
+            if abs(dy) > max_dy * h:
+                continue
+            score = max(gap, 0.0) + 3.0 * abs(dy)
+            if best is None or score < best[0]:
+                best = (score, j)
+        if best is None:
+            continue
+        score, j = best
+        if j in pred and pred[j][0] <= score:
+            continue
+        if j in pred:  # j was claimed by a worse predecessor: take it over
+            succ.pop(pred[j][1], None)
+        pred[j] = (score, i)
+        succ[i] = (score, j)
+        s = (cy[j] - cy[i]) / max(1.0, cx[j] - cx[i])
+        slope[j] = 0.5 * slope[i] + 0.5 * max(-0.4, min(0.4, s)) if i in pred else max(-0.4, min(0.4, s))
+    lines = []
+    for i in order:
+        if i in pred:
+            continue
+        line = [i]
+        while line[-1] in succ:
+            line.append(succ[line[-1]][1])
+        lines.append(line)
+    lines.sort(key=lambda ln: sum(cy[k] for k in ln) / len(ln))
+    return lines
+
+
+def read_text(boxes: Sequence[Box], labels: Sequence[str], space: float = 0.6) -> str:
+    """The text the symbols read: lines joined by "\\n", a space between far-apart symbols."""
+    out = []
+    for line in chains(boxes):
+        s = labels[line[0]]
+        for a, b in zip(line, line[1:]):
+            xa, _, wa, ha = boxes[a]
+            xb, _, _, hb = boxes[b]
+            gap = xb - (xa + wa)
+            if gap > space * 0.5 * (ha + hb):
+                s += " "
+            s += labels[b]
+        out.append(s)
+    return "\n".join(out)
+
+
+def words(boxes: Sequence[Box], space: float = 0.6) -> list[list[int]]:
+    """Runs of closely spaced symbols (numbers, or words of printed text), as index lists."""
+    out = []
+    for line in chains(boxes):
+        cur = [line[0]]
+        for a, b in zip(line, line[1:]):
+            xa, _, wa, ha = boxes[a]
+            xb, _, _, hb = boxes[b]
+            if xb - (xa + wa) > space * 0.5 * (ha + hb):
+                out.append(cur)
+                cur = []
+            cur.append(b)
+        out.append(cur)
+    return out

@@ -1,0 +1,140 @@
+"""Symbols followed from frame to frame, their labels voted over the recent frames.
+
+Why: a network's answer on one noisy frame flips between similar classes (a
+1 and a 7, a 3 and a 5) and a label that flickers is useless to read. What the
+live recognisers out there get wrong, and this does not:
+
+- The label is never fixed once. Every frame's class probabilities enter a
+  short history (``history`` frames) and the label is the argmax of their
+  confidence-weighted sum, so a wrong first look is outvoted and a real change
+  (the sheet swapped for another) wins within a few frames.
+- A track that is not seen is not drawn, and after ``max_missed`` frames it is
+  forgotten: when the sheet leaves, its digits leave with it.
+- Matching is by overlap of the box predicted from the track's own velocity,
+  with a centre-distance fallback relative to the symbol's height, so a sheet
+  moving tens of pixels per frame keeps its tracks.
+
+All of it is a few numpy operations per frame; nothing here knows about digits.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Track:
+    id: int
+    box: np.ndarray  # float (x, y, w, h)
+    velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))
+    probs: deque = field(default_factory=deque)  # recent class probability vectors
+    missed: int = 0
+    hits: int = 0
+    label: int = -1
+    confidence: float = 0.0
+
+    def predicted(self) -> np.ndarray:
+        b = self.box.copy()
+        b[:2] += self.velocity
+        return b
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of every box in ``a`` (N,4 xywh) with every box in ``b`` (M,4)."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)))
+    ax0, ay0 = a[:, 0:1], a[:, 1:2]
+    ax1, ay1 = ax0 + a[:, 2:3], ay0 + a[:, 3:4]
+    bx0, by0 = b[:, 0], b[:, 1]
+    bx1, by1 = bx0 + b[:, 2], by0 + b[:, 3]
+    iw = np.clip(np.minimum(ax1, bx1) - np.maximum(ax0, bx0), 0, None)
+    ih = np.clip(np.minimum(ay1, by1) - np.maximum(ay0, by0), 0, None)
+    inter = iw * ih
+    union = a[:, 2:3] * a[:, 3:4] + b[:, 2] * b[:, 3] - inter
+    return inter / np.maximum(union, 1e-6)
+
+
+class Tracker:
+    """``update(boxes, probs) -> tracks`` (one per detection, in the same order)."""
+
+    def __init__(self, history: int = 8, max_missed: int = 3, min_iou: float = 0.25,
+                 max_shift: float = 0.9):
+        self.history = history
+        self.max_missed = max_missed
+        self.min_iou = min_iou
+        self.max_shift = max_shift  # centre distance fallback, in heights
+        self.tracks: list[Track] = []
+        self._next = 1
+
+    def reset(self) -> None:
+        self.tracks = []
+        self._next = 1
+
+    def _match(self, boxes: np.ndarray) -> dict[int, int]:
+        """detection index -> track index, greedy on a combined overlap/distance score."""
+        if not self.tracks or len(boxes) == 0:
+            return {}
+        pred = np.array([t.predicted() for t in self.tracks], dtype=np.float64)
+        iou = iou_matrix(boxes, pred)
+        dc = boxes[:, None, :2] + boxes[:, None, 2:] / 2 - (pred[None, :, :2] + pred[None, :, 2:] / 2)
+        dist = np.hypot(dc[..., 0], dc[..., 1])
+        h = np.maximum(boxes[:, None, 3], pred[None, :, 3])
+        near = dist / np.maximum(h, 1.0)
+        score = np.where(iou >= self.min_iou, 2.0 + iou, np.where(near <= self.max_shift, 1.0 - near, -1.0))
+        out: dict[int, int] = {}
+        used_t: set[int] = set()
+        flat = np.argsort(-score, axis=None)
+        for k in flat:
+            d, t = divmod(int(k), score.shape[1])
+            s = score[d, t]
+            if s < 0:
+                break
+            if d in out or t in used_t:
+                continue
+            out[d] = t
+            used_t.add(t)
+        return out
+
+    def update(self, boxes, probs) -> list[Track]:
+        """Feed this frame's detections (boxes N,4 and class probabilities N,C)."""
+        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        probs = np.asarray(probs, dtype=np.float64).reshape(len(boxes), -1) if len(boxes) else probs
+        match = self._match(boxes)
+        seen: set[int] = set()
+        result: list[Track] = []
+        for d in range(len(boxes)):
+            if d in match:
+                t = self.tracks[match[d]]
+                new_c = boxes[d, :2] + boxes[d, 2:] / 2
+                old_c = t.box[:2] + t.box[2:] / 2
+                t.velocity = 0.5 * t.velocity + 0.5 * (new_c - old_c)
+                t.box = boxes[d].copy()
+                t.missed = 0
+            else:
+                t = Track(self._next, boxes[d].copy())
+                self._next += 1
+                self.tracks.append(t)
+            seen.add(id(t))
+            t.hits += 1
+            p = probs[d]
+            t.probs.append(p)
+            while len(t.probs) > self.history:
+                t.probs.popleft()
+            hist = np.asarray(t.probs)
+            # confidence-weighted vote: a sure look counts more than a doubtful one
+            t.label = int(np.argmax((hist * hist.max(axis=1, keepdims=True)).sum(axis=0)))
+            t.confidence = float(hist[:, t.label].mean())
+            result.append(t)
+        keep = []
+        for t in self.tracks:
+            if id(t) not in seen:
+                t.missed += 1
+                t.box = t.predicted()
+            if t.missed <= self.max_missed:
+                keep.append(t)
+        self.tracks = keep
+        return result
+
