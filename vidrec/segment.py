@@ -66,6 +66,7 @@ class SegmenterConfig:
     border: int = 2  # symbols touching the frame border (cut off) are dropped
     max_components: int = 400  # clutter guard: keep the largest this many
     max_regions: int = 64
+    max_touching: int = 3  # a wider run of touching marks is text or texture: dropped whole
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -83,7 +84,13 @@ class Binarised:
 
 
 class Segmenter:
-    """``segment(frame) -> list[Region]`` with the crop made; see the module docstring."""
+    """``segment(frame) -> list[Region]`` with the crop made; see the module docstring.
+
+    After each call ``rejected`` holds the boxes of symbol-sized marks that failed
+    a shape test (too wide, too dense, in clutter, a run of touching letters). A
+    recogniser uses them as context: a "digit" whose neighbours in the same
+    word are such marks is most likely a letter of printed text.
+    """
 
     def __init__(self, config: SegmenterConfig | None = None, make_crops: bool = True, **overrides):
         cfg = config or SegmenterConfig()
@@ -96,6 +103,7 @@ class Segmenter:
         self.cfg = cfg
         self.make_crops = make_crops
         self._kernels: dict[int, np.ndarray] = {}
+        self.rejected: list[tuple[int, int, int, int]] = []
 
     # -- binarisation -------------------------------------------------------------
     def binarise(self, gray: np.ndarray) -> Binarised:
@@ -211,6 +219,12 @@ class Segmenter:
             order = np.argsort(-stats[:, 4])[: cfg.max_components]
             stats, ids = stats[order], ids[order]
         regions: list[Region] = []
+        rejected: list[tuple[int, int, int, int]] = []
+        self.rejected = rejected  # symbol-sized things that failed a shape test (see docstring)
+
+        def fbox(x, y, w, h):
+            return (int(round(x * s)), int(round(y * s)), max(1, int(round(w * s))), max(1, int(round(h * s))))
+
         ink_integral = None
         for g in self._groups(stats):
             st = stats[g]
@@ -225,6 +239,10 @@ class Segmenter:
             pieces = [(0, x1 - x0)]
             if (x1 - x0) > cfg.max_aspect * gh:
                 pieces = self._split(sub)
+                if len(pieces) > cfg.max_touching:
+                    # a long run of touching marks is printed text or texture, not digits
+                    rejected.append(fbox(x0, y0, x1 - x0, gh))
+                    continue
             for a, bcol in pieces:
                 piece = sub[:, a:bcol]
                 rows = np.flatnonzero(piece.any(axis=1))
@@ -240,10 +258,12 @@ class Segmenter:
                     continue
                 aspect = bw / bh
                 if aspect < cfg.min_aspect or aspect > cfg.max_aspect:
+                    rejected.append(fbox(bx0, by0, bw, bh))
                     continue
                 area = int(piece.sum())
                 density = area / float(bw * bh)
                 if aspect > 0.35 and not (cfg.min_density <= density <= cfg.max_density):
+                    rejected.append(fbox(bx0, by0, bw, bh))
                     continue
                 # stroke width ~ area / length; length ~ half the perimeter of thin strokes
                 pp = np.pad(piece, 1)
@@ -251,6 +271,7 @@ class Segmenter:
                     np.count_nonzero(pp[1:, :] != pp[:-1, :]))
                 stroke = 2.0 * area / max(1, edges)
                 if stroke / bh > cfg.max_stroke_frac:
+                    rejected.append(fbox(bx0, by0, bw, bh))
                     continue
                 fx, fy = bx0 * s, by0 * s
                 fw, fh = bw * s, bh * s
@@ -270,6 +291,7 @@ class Segmenter:
                 ring_area = (ry1 - ry0) * (rx1 - rx0) - bw * bh
                 ring_ink = (tot - own_box) / max(1, ring_area)
                 if ring_ink > cfg.max_ring_ink:
+                    rejected.append(fbox(bx0, by0, bw, bh))
                     continue
                 # clean paper around it: a symbol is written on something brighter than itself
                 # that continues past it. A fingertip, the narrow end of a dark object or a

@@ -78,6 +78,11 @@ class Tracker:
         if not self.tracks or len(boxes) == 0:
             return {}
         pred = np.array([t.predicted() for t in self.tracks], dtype=np.float64)
+        shift = self._common_shift(boxes, np.array([t.box for t in self.tracks], dtype=np.float64))
+        if shift is not None:
+            # symbols on one sheet move together: the sheet's motion beats each track's own
+            pred = np.array([t.box for t in self.tracks], dtype=np.float64)
+            pred[:, :2] += shift
         iou = iou_matrix(boxes, pred)
         dc = boxes[:, None, :2] + boxes[:, None, 2:] / 2 - (pred[None, :, :2] + pred[None, :, 2:] / 2)
         dist = np.hypot(dc[..., 0], dc[..., 1])
@@ -97,6 +102,30 @@ class Tracker:
             out[d] = t
             used_t.add(t)
         return out
+
+    @staticmethod
+    def _common_shift(boxes: np.ndarray, last: np.ndarray) -> np.ndarray | None:
+        """The displacement most detections share with some track (a vote over pair offsets).
+
+        A sheet moving 20-40 px a frame moves a digit onto where its neighbour
+        was; matching each track on its own then swaps labels between neighbours.
+        The offset that most detection-track pairs agree on is the sheet's motion.
+        """
+        if len(boxes) < 2 or len(last) < 2:
+            return None
+        dc = (boxes[:, None, :2] + boxes[:, None, 2:] / 2) - (last[None, :, :2] + last[None, :, 2:] / 2)
+        h = np.maximum(boxes[:, None, 3], last[None, :, 3])
+        near = np.hypot(dc[..., 0], dc[..., 1]) < 3.0 * h
+        offs = dc[near]
+        tol = 0.3 * np.median(h[near]) if near.any() else 0
+        if len(offs) < 2:
+            return None
+        d = np.hypot(offs[:, None, 0] - offs[None, :, 0], offs[:, None, 1] - offs[None, :, 1])
+        votes = (d < tol).sum(1)
+        best = int(np.argmax(votes - 1e-3 * np.hypot(offs[:, 0], offs[:, 1])))
+        if votes[best] < max(2, 0.4 * min(len(boxes), len(last))):
+            return None
+        return offs[d[best] < tol].mean(0)
 
     def update(self, boxes, probs) -> list[Track]:
         """Feed this frame's detections (boxes N,4 and class probabilities N,C)."""

@@ -73,12 +73,7 @@ class MultiDigit(Recognizer):
             self.tracker.update(np.zeros((0, 4)), probs)
             return []
         boxes = [r.box for r in regions]
-        sure = probs.max(axis=1) >= self.min_confidence
-        # printed text: a run of 3+ closely spaced symbols, most of them not sure digits
-        drop = np.zeros(len(regions), bool)
-        for w in reading.words(boxes, self.space):
-            if len(w) >= 3 and (~sure[w]).mean() >= self.word_reject:
-                drop[w] = True
+        drop = self._printed_text(boxes, probs.max(axis=1) >= self.min_confidence)
         keep = np.flatnonzero(~drop)
         tracks = self.tracker.update(np.asarray(boxes, np.float64)[keep], probs[keep])
         preds = []
@@ -89,6 +84,29 @@ class MultiDigit(Recognizer):
             preds.append(Prediction(label=self.classes[t.label], confidence=t.confidence, region=r,
                                     track_id=t.id, extra={"frame_confidence": float(probs[k].max())}))
         return preds
+
+    def _printed_text(self, boxes: list, sure: np.ndarray) -> np.ndarray:
+        """Which regions belong to a word that is mostly not digits (printed text, a logo).
+
+        Words are runs of closely spaced marks, counting the symbol-sized marks the
+        segmenter turned down; in a word where at least ``word_reject`` of the marks
+        are turned down or doubtful (more than half, for a word of two) the "digits"
+        are letters too, and all of them go.
+        """
+        rejected = list(getattr(self.segmenter, "rejected", []))
+        allb = list(boxes) + rejected
+        bad = np.concatenate([~sure, np.ones(len(rejected), bool)])
+        drop = np.zeros(len(boxes), bool)
+        n = len(boxes)
+        for w in reading.words(allb, self.space):
+            if len(w) < 2:
+                continue
+            share = bad[w].mean()
+            if share > 0.5 or (len(w) >= 3 and share >= self.word_reject):
+                for k in w:
+                    if k < n:
+                        drop[k] = True
+        return drop
 
     def render(self, canvas: np.ndarray, frame: Frame, predictions: list[Prediction]) -> None:
         for p in predictions:

@@ -1,0 +1,96 @@
+"""``vidrec recordings make`` and ``vidrec eval recordings``: labelled clips and their scores.
+
+Plain functions do the work (:func:`vidrec.recordings.make_recordings`,
+:func:`vidrec.evalvideo.evaluate_recordings`); these commands add a progress
+bar, a table for people and ``--json`` for machines.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from vidrec.cli.groups import eval_app, group
+from vidrec.errors import VidrecError
+
+recordings_app = group("recordings", "Make the labelled test clips (digits on a hand-held sheet, with ground truth).")
+
+
+@recordings_app.command("make")
+def make_cmd(
+    out: Path = typer.Option(Path("recordings"), "--out", help="Folder for the clips and their sidecars."),
+    source: str = typer.Option("mnist", "--source",
+                               help="'mnist' (MNIST test digits) or a folder <writer>/<digit>_<n>.<ext> of real handwriting."),
+    seed: int = typer.Option(2502, "--seed", help="Seed: the same seed makes the same frames."),
+    clip: list[str] = typer.Option([], "--clip", help="Only this clip (repeatable): single_digit, sheet_still, sheet_moving, empty."),
+    reader: str = typer.Option("mnist", "--reader",
+                               help="Model that picks legible MNIST digits (reads the clean 28x28 at >= 0.99); 'none' keeps all."),
+) -> None:
+    """Write the clips (MP4, 640x480) and a ground-truth JSON beside each."""
+    from vidrec.cli.ui import progress, say
+    from vidrec.recordings import CLIPS, make_recordings
+
+    if source != "mnist" and not Path(source).is_dir():
+        raise VidrecError(f"--source must be 'mnist' or a folder of digit images; {source} is neither")
+    names = list(clip) or list(CLIPS)
+    command = f"vidrec recordings make --out {shlex.quote(str(out))} --source {shlex.quote(source)} --seed {seed}"
+    command += "".join(f" --clip {c}" for c in clip) + ("" if reader == "mnist" else f" --reader {shlex.quote(reader)}")
+    with progress() as bar:
+        task = bar.add_task("making clips", total=len(names), info="")
+        paths = make_recordings(out, source=source, seed=seed, names=names, command=command,
+                                reader=None if reader.lower() == "none" else reader,
+                                progress=lambda name: bar.update(task, advance=1, info=name))
+    for p in paths:
+        say(f"wrote {p} ({p.stat().st_size // 1024} KB) and {p.with_suffix('.json').name}")
+
+
+def _pct(v) -> str:
+    return "-" if v is None else f"{100 * v:.1f}%"
+
+
+def _num(v, fmt="{:.2f}") -> str:
+    return "-" if v is None else fmt.format(v)
+
+
+@eval_app.command("recordings")
+def eval_recordings_cmd(
+    paths: list[Path] = typer.Argument(None, help="Clip folders or files (default: recordings/)."),
+    plugin: str = typer.Option("multidigit", "--plugin", help="Recogniser to score."),
+    model: Optional[str] = typer.Option(None, "--model", help="Model name or file for the recogniser."),
+    min_confidence: Optional[float] = typer.Option(None, "--min-confidence", help="The recogniser's confidence cut."),
+    option: list[str] = typer.Option([], "--option", help="Recogniser option key=value (repeatable)."),
+    iou: float = typer.Option(0.3, "--iou", help="Box overlap that counts as finding a digit."),
+    as_json: bool = typer.Option(False, "--json", help="Print the scores as JSON."),
+) -> None:
+    """Score a recogniser on labelled clips: precision, recall, exact text, flicker, false digits, fps."""
+    from vidrec.cli.ui import out as stdout
+    from vidrec.cli.ui import progress
+    from vidrec.cli.video import _options
+    from vidrec.evalvideo import evaluate_recordings, find_clips
+
+    paths = list(paths) or [Path("recordings")]
+    n = len(find_clips(paths))
+    with progress() as bar:
+        task = bar.add_task(f"scoring {plugin}", total=n, info="")
+        res = evaluate_recordings(paths, plugin=plugin, options=_options(model, min_confidence, option), iou=iou,
+                                  progress=lambda name: bar.update(task, advance=1, info=name))
+    if as_json:
+        print(json.dumps(res, indent=2))
+        return
+    from rich.table import Table
+
+    t = Table(title=f"{plugin} on {', '.join(map(str, paths))}")
+    t.add_column("clip", no_wrap=True)
+    for col in ("frames", "digits", "prec", "recall", "text ok", "flick/s", "false/empty", "fps"):
+        t.add_column(col, justify="right", no_wrap=True)
+    for r in res["clips"] + [dict(res["overall"], clip="overall")]:
+        t.add_row(r["clip"], str(r["frames"]), str(r["digits"]), _pct(r["precision"]), _pct(r["recall"]),
+                  _pct(r["exact_text"]), _num(r["flicker_per_s"]), _num(r["false_per_empty_frame"]),
+                  _num(r["fps"], "{:.0f}"), end_section=r["clip"] == res["clips"][-1]["clip"])
+    stdout.print(t)
+    if res["skipped"]:
+        stdout.print(f"skipped (not meant for {plugin}): {', '.join(res['skipped'])}")
