@@ -18,23 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-
-@dataclass
-class TrainConfig:
-    epochs: int = 4
-    batch_size: int = 128
-    lr: float = 0.01  # peak learning rate of the one-cycle schedule (or SGD's constant one)
-    seed: int = 2502
-    optimizer: str = "adamw"  # adamw | sgd
-    momentum: float = 0.5  # for sgd
-    weight_decay: float = 0.0
-    schedule: str = "onecycle"  # onecycle | constant
-    augment: bool = False
-    shuffle: bool = True
-    eval_batch_size: int = 2000
-
-    def as_dict(self) -> dict:
-        return asdict(self)
+from vidrec.trainconfig import TrainConfig  # noqa: F401  (re-exported)
 
 
 @dataclass

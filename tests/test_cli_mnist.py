@@ -1,0 +1,78 @@
+"""`vidrec train|eval mnist`, `vidrec models`, `--help` and `--version` through the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from vidrec import modelstore
+
+
+def test_cli_import_does_not_pull_torch_or_opencv():
+    code = "import sys, vidrec.cli; print(sorted(m for m in ('torch', 'cv2', 'matplotlib') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_version_and_help(runner, cli):
+    from vidrec import __version__
+
+    r = runner.invoke(cli, ["--version"])
+    assert r.exit_code == 0 and __version__ in r.stdout
+    r = runner.invoke(cli, ["--help"])
+    assert r.exit_code == 0
+    for group in ("data", "train", "eval", "models"):
+        assert group in r.stdout
+
+
+def test_train_mnist_writes_weights_card_and_plot(runner, cli, tmp_path, mnist_ready):
+    out = tmp_path / "tiny.safetensors"
+    r = runner.invoke(cli, ["train", "mnist", "--epochs", "1", "--limit", "3000", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["train_examples"] == 3000 and card["seed"] == 2502
+    assert 0.5 < card["test_accuracy"] <= 1.0
+    assert set(card["per_class_accuracy"]) == {str(i) for i in range(10)}
+    assert card["data"]["sha256"]["train-images-idx3-ubyte"].startswith("ba8910")
+    assert out.with_suffix(".loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    model, info, _ = modelstore.load(out)
+    assert info.classes == [str(i) for i in range(10)]
+    # no temporary files left behind
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_train_mnist_rejects_bad_out(runner, cli, tmp_path):
+    r = runner.invoke(cli, ["train", "mnist", "--out", str(tmp_path / "m.pt")])
+    assert r.exit_code == 1
+    assert "safetensors" in r.output
+
+
+def test_models_show_prints_the_layers(runner, cli):
+    r = runner.invoke(cli, ["models", "show", "mnist"])
+    assert r.exit_code == 0, r.output
+    assert "conv1" in r.stdout and "[1, 10, 24, 24]" in r.stdout and "fc2" in r.stdout
+    r = runner.invoke(cli, ["models", "show", "nope"])
+    assert r.exit_code == 1 and "no model named" in r.output
+
+
+def test_committed_model_meets_its_card(mnist_ready):
+    from vidrec import datasets, training
+
+    model, info, card = modelstore.load("mnist")
+    x, y = datasets.load_tensors("mnist", False)
+    _, acc, _ = training.evaluate(model, x, y)
+    assert acc >= 0.99
+    assert abs(acc - card["test_accuracy"]) < 1e-3
+
+
+def test_eval_mnist_writes_figures(runner, cli, tmp_path, mnist_ready):
+    r = runner.invoke(cli, ["eval", "mnist", "--out", str(tmp_path), "--json"])
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.stdout)
+    assert res["test_accuracy"] >= 0.99
+    assert len(res["per_class"]) == 10
+    for name in ("confusion_matrix.png", "first9.png"):
+        assert (tmp_path / name).stat().st_size > 1000
+    cm = res["confusion_matrix"]
+    assert sum(map(sum, cm)) == 10000

@@ -1,0 +1,57 @@
+"""``vidrec models list|show``."""
+
+from __future__ import annotations
+
+import typer
+
+from vidrec.cli.groups import models_app
+
+
+@models_app.command("list")
+def list_models() -> None:
+    """The models in the models folder, with their classes and test accuracy."""
+    import json
+
+    from rich.table import Table
+
+    from vidrec.cli.ui import out
+    from vidrec.modelstore import SUFFIX, card_path, models_dir
+
+    t = Table(title=f"models in {models_dir()}")
+    for col in ("name", "classes", "accuracy", "made by"):
+        t.add_column(col)
+    for f in sorted(models_dir().glob(f"*{SUFFIX}")):
+        card = {}
+        if card_path(f).exists():
+            card = json.loads(card_path(f).read_text())
+        acc = card.get("test_accuracy")
+        t.add_row(f.stem, ",".join(card.get("classes", [])), f"{acc:.2%}" if isinstance(acc, float) else "",
+                  card.get("command", ""))
+    out.print(t)
+
+
+@models_app.command("show")
+def show(name: str = typer.Argument("mnist", help="Model name in models/ or a .safetensors file.")) -> None:
+    """The network's layers, output shapes and parameter counts, and its model card."""
+    from rich.table import Table
+
+    from vidrec import modelstore, nets
+    from vidrec.cli.ui import out
+
+    model, info, card = modelstore.load(name)
+    t = Table(title=f"{name}: {info.arch}, classes {', '.join(info.classes)}")
+    for col in ("layer", "type", "output shape", "parameters"):
+        t.add_column(col, justify="right" if col == "parameters" else "left")
+    rows = nets.summary(model)
+    for lname, typ, shape, n in rows:
+        t.add_row(lname, typ, str(list(shape)), f"{n:,}")
+    total = sum(p.numel() for p in model.parameters())
+    t.caption = f"{total:,} parameters"
+    out.print(t)
+    if card:
+        keys = ("test_accuracy", "epochs", "seed", "train_seconds", "first_layer", "command", "created")
+        for k in keys:
+            if k in card:
+                out.print(f"{k}: {card[k]}")
+        if "config" in card:
+            out.print(f"config: {card['config']}")
