@@ -6,7 +6,10 @@ and their ratio, p50/p99 frame latency and ms per stage; with ``--out``, also
 decode+encode-only fps as the baseline for the annotated-video case.
 
     .venv/bin/python benchmarks/bench_pipeline.py [--plugin multidigit] [--size 640x480]
-        [--frames 300] [--clip FILE] [--out /tmp/annotated.mp4] [--json]
+        [--frames 300] [--repeat 3] [--clip FILE] [--out /tmp/annotated.mp4] [--json]
+
+Loop overhead: ``--overhead`` runs a recogniser that does nothing, so the ratio
+shows what the frame loop itself (Frame, timing, canvas copy with ``--out``) costs.
 
 Memory: the pipeline on a 1-minute and a 10-minute clip (the same frames looped),
 each in its own process; prints both peak RSS values and their ratio.
@@ -83,24 +86,34 @@ def speed(args) -> dict:
     size = tuple(int(v) for v in args.size.lower().split("x"))
     with tempfile.TemporaryDirectory() as tmp:
         clip = Path(args.clip) if args.clip else make_clip(Path(tmp) / "bench.mp4", args.frames, size)
-        recs = make_recognizers(args.plugin, {})
+        if args.overhead:  # the loop's own cost: a recogniser that does nothing
+            from vidrec.recognizer import Recognizer
+
+            recs = [("noop", Recognizer())]
+        else:
+            recs = make_recognizers(args.plugin, {"model": args.model} if args.model else {})
         try:
-            return benchmark(str(clip), recs, out=args.out)
+            return benchmark(str(clip), recs, out=args.out, repeat=args.repeat)
         finally:
             for _, r in recs:
                 r.close()
 
 
 CHILD = """
-import json, resource, sys
+import json, sys
+from vidrec.bench import peak_rss_mb
 from vidrec.pipeline import Pipeline, run
 from vidrec.plugins import make_recognizers
 from vidrec.sources import open_source
-recs = make_recognizers(sys.argv[2].split(","), {})
+if sys.argv[2] == "noop":
+    from vidrec.recognizer import Recognizer
+    recs = [("noop", Recognizer())]
+else:
+    recs = make_recognizers(sys.argv[2].split(","), {"model": sys.argv[3]} if sys.argv[3] else {})
 with open_source(sys.argv[1]) as src, Pipeline(recs, draw=False) as p:
     s = run(src, p, [])
 print(json.dumps({"frames": s.frames, "fps": s.fps,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_rss_mb": peak_rss_mb()}))
 """
 
 
@@ -111,7 +124,8 @@ def memory(args) -> dict:
         for minutes in (1, 10):
             clip = make_clip(Path(tmp) / f"m{minutes}.mp4", int(minutes * 60 * fps), (640, 480), fps)
             t0 = time.perf_counter()
-            r = subprocess.run([sys.executable, "-c", CHILD, str(clip), ",".join(args.plugin)],
+            r = subprocess.run([sys.executable, "-c", CHILD, str(clip),
+                                "noop" if args.overhead else ",".join(args.plugin), args.model or ""],
                                capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
             if r.returncode:
                 sys.exit(r.stderr)
@@ -124,10 +138,14 @@ def memory(args) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--plugin", action="append", help="recogniser (repeatable); default multidigit")
+    ap.add_argument("--model", help="model name or file for the recognisers (default: theirs)")
     ap.add_argument("--size", default="640x480")
     ap.add_argument("--frames", type=int, default=300)
+    ap.add_argument("--repeat", type=int, default=3, help="best of N runs of each (shared machines are noisy)")
     ap.add_argument("--clip", help="measure on this clip instead of a generated one")
     ap.add_argument("--out", help="also write the annotated video (adds the decode+encode baseline)")
+    ap.add_argument("--overhead", action="store_true",
+                    help="measure the frame loop alone (a recogniser that does nothing)")
     ap.add_argument("--memory", action="store_true", help="peak memory, 1-minute vs 10-minute clip")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()

@@ -231,6 +231,7 @@ def bench_cmd(
     plugin: list[str] = typer.Option(["multidigit"], "--plugin", "-p", help=PLUGIN_HELP),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Also write the annotated video; adds decode+encode-only as baseline."),
     as_json: bool = typer.Option(False, "--json", help="Print the measurements as JSON."),
+    repeat: int = typer.Option(1, "--repeat", min=1, help="Best of N pipeline runs (decode-only always gets N+1)."),
     model: Optional[str] = typer.Option(None, "--model", help="Model name or file for the recognisers."),
     min_confidence: Optional[float] = typer.Option(None, "--min-confidence", help="Drop predictions below this confidence."),
     option: list[str] = typer.Option([], "--option", help=OPTION_HELP),
@@ -246,7 +247,7 @@ def bench_cmd(
     open_source(path).close()  # a bad input fails before the models load
     recognizers = _make(plugin, _options(model, min_confidence, option))
     try:
-        result = benchmark(path, recognizers, out=out)
+        result = benchmark(path, recognizers, out=out, repeat=repeat)
     finally:
         for _, rec in recognizers:
             rec.close()
