@@ -290,3 +290,54 @@ def test_window_keys_snapshot_record_pause_quit(monkeypatch, tmp_path, clip):
         assert seen == [ord("d")], "other keys go to the recognisers"
         with pytest.raises(StopRun):
             w._key(ord("q"), f0, canvas)
+
+
+class FileCamera:
+    """The real camera code path (reader thread, newest frame, retries), fed by a video file
+    through a real cv2.VideoCapture, since there is no camera here. Re-opening finds nothing,
+    as with an unplugged camera."""
+
+    @staticmethod
+    def make(path, retry_s, monkeypatch):
+        from vidrec import sources
+
+        monkeypatch.setattr(sources, "CAMERA_RETRY_S", retry_s)
+        monkeypatch.setattr(sources, "CAMERA_FIRST_FRAME_S", 2 * retry_s + 1)
+        opened = []
+
+        class _Cam(sources.CameraSource):
+            def _open(self, index):
+                opened.append(index)
+                return cv2.VideoCapture(str(path) if len(opened) == 1 else str(path) + ".gone")
+
+        return _Cam(0), opened
+
+
+def test_camera_that_stops_delivering_ends_cleanly_after_retries(monkeypatch, clip):
+    src, opened = FileCamera.make(clip, 1.5, monkeypatch)
+    t0 = time.perf_counter()
+    with src:
+        assert src.live and src.size == (640, 480)
+        got = [f.index for f in src]
+    elapsed = time.perf_counter() - t0
+    assert got and got == sorted(got) and got[-1] == 24, "the newest frame is the last one"
+    assert len(got) + src.dropped == 25
+    assert 1.5 <= elapsed < 10, "retries for CAMERA_RETRY_S, then ends"
+    assert opened == [0, 0], "re-opened once after a second of failures"
+    assert src.notes == ["camera 0 stopped delivering frames after 25; ended after 1.5 s of retries"]
+
+
+def test_camera_that_opens_but_sends_nothing_is_a_clear_error(monkeypatch, tmp_path):
+    zero = tmp_path / "zero.avi"
+    cv2.VideoWriter(str(zero), cv2.VideoWriter_fourcc(*"MJPG"), 25, (64, 48)).release()
+    with pytest.raises(VidrecError, match="camera 0 opened but sent no frame"):
+        FileCamera.make(zero, 0.3, monkeypatch)
+
+
+def test_camera_run_with_sinks_closes_everything_when_the_camera_stops(monkeypatch, tmp_path, clip):
+    src, _ = FileCamera.make(clip, 0.5, monkeypatch)
+    out, lines = tmp_path / "cam.mp4", tmp_path / "cam.jsonl"
+    with src, VideoSink(out, src.fps, src.size) as v, JsonlSink(lines) as j:
+        summary = run(src, Pipeline([("blobs", BlobRecognizer())]), [v, j])
+    assert summary.frames + summary.dropped == 25 and summary.notes
+    assert read_video(out)[0] == summary.frames == len(lines.read_text().splitlines())

@@ -311,8 +311,7 @@ class CameraSource(_LatestFrameSource):
         super().__init__(f"camera {index}")
         cv2 = _cv2()
         self.index = index
-        with _quiet_opencv():
-            cap = cv2.VideoCapture(index)
+        cap = self._open(index)
         if not cap.isOpened():
             cap.release()
             raise VidrecError(self._help("could not be opened"))
@@ -329,6 +328,11 @@ class CameraSource(_LatestFrameSource):
             raise VidrecError(self._help(f"opened but sent no frame within {CAMERA_FIRST_FRAME_S:g} s"))
         self.size = (first.image.shape[1], first.image.shape[0])
 
+    def _open(self, index: int):
+        """The capture device (a separate method so tests can feed a file through the camera path)."""
+        with _quiet_opencv():
+            return _cv2().VideoCapture(index)
+
     def _help(self, what: str) -> str:
         return (f"camera {self.index} {what}: check that a camera is connected at that index "
                 f"(try --camera 0, 1, ...), that no other program is using it, and that you may "
@@ -336,11 +340,11 @@ class CameraSource(_LatestFrameSource):
                 f"permission for your terminal)")
 
     def _reader(self) -> None:
-        cap, n, failing_since = self._cap, 0, None
+        cap, n, failing_since, reopened = self._cap, 0, None, False
         while not self._stop.is_set():
             ok, img = cap.read()
             if ok and img is not None:
-                failing_since = None
+                failing_since, reopened = None, False
                 bgr, gray = as_bgr_gray(img)
                 self._publish(Frame(n, time.perf_counter() - self._t0, bgr, gray, self.name))
                 n += 1
@@ -352,6 +356,10 @@ class CameraSource(_LatestFrameSource):
                 self.notes.append(f"camera {self.index} stopped delivering frames after {n}; "
                                   f"ended after {CAMERA_RETRY_S:g} s of retries")
                 return
+            if now - failing_since > 1.0 and not reopened:  # a USB hiccup: try the device again once
+                reopened = True
+                cap.release()
+                cap = self._cap = self._open(self.index)
             self._stop.wait(0.1)
 
     def close(self) -> None:
