@@ -154,7 +154,7 @@ from vidrec.types import Prediction, Region
 
 class Slow(Recognizer):
     def classify(self, frame, regions, pre):
-        time.sleep(0.1)
+        time.sleep(0.2)
         return [Prediction("x", 1.0, Region((10, 10, 20, 20)))]
 
 
