@@ -53,6 +53,7 @@ class SegmenterConfig:
     min_aspect: float = 0.06  # w/h
     max_aspect: float = 1.3  # w/h; wider boxes are split into touching symbols
     split_aspect: float = 0.7  # width of one symbol relative to its height, when splitting
+    valley_aspect: float = 0.95  # wider than this: split too, but only at a deep ink valley
     max_density: float = 0.8  # ink / box area (blobs, faces, fingers are dense)
     min_density: float = 0.05
     max_stroke_frac: float = 0.32  # stroke width / height (thick blobs are not handwriting)
@@ -154,7 +155,14 @@ class Segmenter:
         # a small fragment touching/inside a bigger stroke's box (a broken stroke, a dot)
         small = np.minimum(hh[:, None], hh[None, :]) < 0.45 * hmax
         frag = small & (gx <= 0.08 * hmax) & (gy <= 0.08 * hmax)
-        adj = stacked | frag
+        # a narrow upright stroke just beside another (a 4 whose bar stops short of it)
+        oy = np.minimum(y1[:, None], y1[None, :]) - np.maximum(y0[:, None], y0[None, :])
+        hmin = np.minimum(hh[:, None], hh[None, :])
+        narrow = np.minimum(ww[:, None], ww[None, :]) <= 0.35 * hmax
+        mw = np.maximum(x1[:, None], x1[None, :]) - np.minimum(x0[:, None], x0[None, :])
+        mh = np.maximum(y1[:, None], y1[None, :]) - np.minimum(y0[:, None], y0[None, :])
+        beside = narrow & (gx <= 0.06 * hmax) & (gx > -0.2 * wmin) & (oy >= 0.5 * hmin) & (mw <= 0.9 * mh)
+        adj = stacked | frag | beside
         np.fill_diagonal(adj, False)
         parent = list(range(n))
 
@@ -183,6 +191,23 @@ class Segmenter:
                     continue
             fixed.append(g)
         return fixed
+
+    def _valley_split(self, sub: np.ndarray) -> list[tuple[int, int]]:
+        """A box wide for one symbol but not for two: cut only at a deep, central valley.
+
+        Two digits that touch at a point leave a column with almost no ink between
+        them; a wide single digit (a sprawling 2 or 7) has none, and stays whole.
+        """
+        h, w = sub.shape
+        proj = sub.sum(axis=0).astype(np.float32)
+        lo, hi = int(0.3 * w), int(0.7 * w)
+        if hi - lo < 2:
+            return [(0, w)]
+        c = lo + int(np.argmin(proj[lo:hi]))
+        side = min(proj[:c].max(), proj[c + 1:].max()) if 0 < c < w - 1 else 0
+        if proj[c] > 0.3 * side or proj[c] > 0.13 * h:
+            return [(0, w)]
+        return [(0, c), (c, w)]
 
     def _split(self, sub: np.ndarray) -> list[tuple[int, int]]:
         """Column ranges of the symbols in a too-wide mask, cut at projection minima."""
@@ -239,6 +264,8 @@ class Segmenter:
             pieces = [(0, x1 - x0)]
             if (x1 - x0) > cfg.max_aspect * gh:
                 pieces = self._split(sub)
+            elif (x1 - x0) > cfg.valley_aspect * gh:
+                pieces = self._valley_split(sub)
                 if len(pieces) > cfg.max_touching:
                     # a long run of touching marks is printed text or texture, not digits
                     rejected.append(fbox(x0, y0, x1 - x0, gh))

@@ -1,0 +1,111 @@
+"""The shared segmenter on frames drawn here: real pixels, real OpenCV, known answers."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from vidrec.recordings import clutter, paper
+from vidrec.segment import Segmenter
+
+
+def _digit_strokes(img, x, y, h, which, color=(30, 30, 30), t=4):
+    """Draw a digit from straight strokes with known geometry; returns its box."""
+    w = int(0.6 * h)
+    if which == "4-two-strokes":  # an open 4: the L and the upright do not touch
+        cv2.line(img, (x + int(0.55 * w), y), (x, y + int(0.62 * h)), color, t)
+        cv2.line(img, (x, y + int(0.62 * h)), (x + int(0.8 * w), y + int(0.62 * h)), color, t)
+        cv2.line(img, (x + w, y + int(0.3 * h)), (x + w, y + h), color, t)  # separate stroke
+    elif which == "5-two-strokes":  # the top bar lifted off the body
+        cv2.line(img, (x + int(0.25 * w), y), (x + w, y), color, t)
+        cv2.line(img, (x + int(0.15 * w), y + int(0.12 * h)), (x + int(0.1 * w), y + int(0.45 * h)), color, t)
+        cv2.ellipse(img, (x + int(0.5 * w), y + int(0.7 * h)), (int(0.45 * w), int(0.28 * h)), 0, 200, 500,
+                    color, t)
+    elif which == "7":
+        cv2.line(img, (x, y), (x + w, y), color, t)
+        cv2.line(img, (x + w, y), (x + int(0.3 * w), y + h), color, t)
+    elif which == "0":
+        cv2.ellipse(img, (x + w // 2, y + h // 2), (w // 2, h // 2), 0, 0, 360, color, t)
+    return (x - t, y - t, w + 2 * t, h + 2 * t)
+
+
+def _scene_with_sheet(seed=0):
+    """A dark cluttered room with a white sheet wholly inside it (not touching the frame edge)."""
+    rng = np.random.default_rng(seed)
+    img = clutter(rng, 640, 480, dark=0.8)
+    sheet = paper(rng, 420, 300)
+    img[90:390, 110:530] = sheet
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def _contains(box, inner, slack=6):
+    x, y, w, h = box
+    a, b, c, d = inner
+    return x - slack <= a and y - slack <= b and a + c <= x + w + slack and b + d <= y + h + slack
+
+
+def test_sheet_inside_darker_scene_gives_every_digit_not_one_big_region():
+    img = _scene_with_sheet()
+    truth = []
+    for k, which in enumerate(["7", "0", "7", "0", "7", "0"]):
+        truth.append(_digit_strokes(img, 150 + 60 * k, 150 + (k % 2) * 110, 50, which))
+    gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    regions = Segmenter().segment(gray)
+    assert len(regions) == len(truth), [r.box for r in regions]
+    for t in truth:
+        assert sum(_contains(t, r.box) for r in regions) == 1, (t, [r.box for r in regions])
+    for r in regions:
+        assert r.crop.shape == (28, 28) and r.crop.dtype == np.float32
+        assert 0.0 <= r.crop.min() and r.crop.max() <= 1.0 and r.crop.max() > 0.5
+
+
+@pytest.mark.parametrize("which", ["4-two-strokes", "5-two-strokes"])
+def test_a_digit_written_in_two_strokes_stays_one_region(which):
+    img = _scene_with_sheet(1)
+    box = _digit_strokes(img, 280, 180, 70, which)
+    gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    n, _ = cv2.connectedComponents((gray < 100).astype(np.uint8)[170:270, 270:340])
+    assert n - 1 >= 2  # really drawn as separate strokes
+    regions = Segmenter().segment(gray)
+    assert len(regions) == 1, [r.box for r in regions]
+    assert _contains(regions[0].box, box, slack=2) or _contains(box, regions[0].box, slack=8)
+    assert regions[0].extra["strokes"] >= 2
+
+
+@pytest.mark.parametrize("gap", [0, 14])
+def test_touching_digits_are_split(gap):
+    """Two 7s whose bars run into each other (gap 0) are one blob; they come out as two."""
+    img = _scene_with_sheet(2)
+    a = _digit_strokes(img, 250, 200, 60, "7")
+    b = _digit_strokes(img, 250 + 36 + gap, 200, 60, "7")
+    gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    regions = Segmenter().segment(gray)
+    assert len(regions) == 2, [r.box for r in regions]
+    xs = sorted(r.box[0] + r.box[2] / 2 for r in regions)
+    assert abs(xs[0] - (a[0] + a[2] / 2)) < 12 and abs(xs[1] - (b[0] + b[2] / 2)) < 12
+
+
+def test_blobs_lines_fingers_and_frame_edges_are_not_symbols():
+    img = _scene_with_sheet(3)
+    cv2.ellipse(img, (250, 200), (40, 30), 0, 0, 360, (40, 40, 40), -1)  # an ink blot
+    cv2.line(img, (140, 350), (500, 350), (40, 40, 40), 3)  # a ruled line across the sheet
+    cv2.ellipse(img, (420, 390), (22, 45), 0, 0, 360, (120, 150, 200), -1)  # a thumb over the edge
+    cv2.line(img, (0, 20), (30, 60), (200, 200, 200), 3)  # something cut by the frame border
+    gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    assert Segmenter().segment(gray) == []
+
+
+def test_light_strokes_on_dark_with_light_polarity():
+    img = np.full((480, 640), 30, np.uint8)
+    _digit_strokes(img, 300, 200, 60, "7", color=220)
+    assert Segmenter().segment(img) == []  # dark-ink mode ignores light strokes
+    regions = Segmenter(polarity="light").segment(img)
+    assert len(regions) == 1
+
+
+def test_unknown_option_is_a_clear_error():
+    from vidrec.errors import VidrecError
+
+    with pytest.raises(VidrecError, match="unknown segmenter option 'nope'"):
+        Segmenter(nope=1)
