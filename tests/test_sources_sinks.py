@@ -342,3 +342,24 @@ def test_camera_run_with_sinks_closes_everything_when_the_camera_stops(monkeypat
         summary = run(src, Pipeline([("blobs", BlobRecognizer())]), [v, j])
     assert summary.frames + summary.dropped == 25 and summary.notes
     assert read_video(out)[0] == summary.frames == len(lines.read_text().splitlines())
+
+
+def test_prefetch_keeps_every_frame_in_order_and_stops_its_thread(clip):
+    import threading
+
+    from vidrec.sources import PrefetchSource
+
+    with open_source(clip) as src:
+        assert isinstance(src, PrefetchSource)
+        got = []
+        for f in src:
+            got.append(f.index)
+            time.sleep(0.005)  # slower than decoding: the decoder waits, nothing is dropped
+    assert got == list(range(25)) and src.dropped == 0
+    with open_source(clip) as src:
+        it = iter(src)
+        assert [next(it).index for _ in range(3)] == [0, 1, 2]
+        it.close()  # what run() does when it stops early
+    assert not [t for t in threading.enumerate() if t.name.startswith("vidrec-decode")]
+    with open_source(clip, prefetch=False) as src:
+        assert not isinstance(src, PrefetchSource) and sum(1 for _ in src) == 25

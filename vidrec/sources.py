@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import glob as globlib
 import os
+import queue
 import re
 import threading
 import time
@@ -204,6 +205,67 @@ class ImageSource(Source):
             yield Frame(index, index / IMAGE_FPS, bgr, gray, str(path))
             index += 1
         self._first = None
+
+
+class PrefetchSource(Source):
+    """A recorded source decoded one step ahead by a thread: every frame, in order, none dropped.
+
+    Why: decoding (FFmpeg, colour conversion) releases the GIL, so on two or more
+    cores the next frame is decoded while recognisers work on this one, and the
+    loop runs at the pace of the slower of the two instead of their sum. The
+    queue is short (``depth`` frames), so memory stays bounded at any frame size.
+    """
+
+    _END = object()
+
+    class _Failure:
+        def __init__(self, error: BaseException):
+            self.error = error
+
+    def __init__(self, inner: Source, depth: int = 3):
+        super().__init__(inner.name)
+        self.inner, self.depth = inner, depth
+        self.fps, self.size, self.frame_count = inner.fps, inner.size, inner.frame_count
+        self.notes = inner.notes  # the same list: notes the decoder adds show up here
+
+    def __iter__(self) -> Iterator[Frame]:
+        q: queue.Queue = queue.Queue(maxsize=self.depth)
+        stop = threading.Event()
+
+        def put(item) -> bool:
+            while not stop.is_set():
+                try:
+                    q.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def work() -> None:
+            try:
+                for frame in self.inner:
+                    if not put(frame):
+                        return
+            except BaseException as e:  # noqa: BLE001 - handed to the consumer, raised there
+                put(PrefetchSource._Failure(e))
+            put(self._END)
+
+        thread = threading.Thread(target=work, name=f"vidrec-decode-{self.name}", daemon=True)
+        thread.start()
+        try:
+            while True:
+                item = q.get()
+                if item is self._END:
+                    break
+                if isinstance(item, PrefetchSource._Failure):
+                    raise item.error
+                yield item
+        finally:
+            stop.set()
+            thread.join(timeout=10.0)
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 # ---------------------------------------------------------------- live
@@ -396,8 +458,11 @@ def expand_specs(specs: list[str]) -> list[str]:
     return out
 
 
-def open_source(spec: str | int | Path, realtime: bool = False) -> Source:
+def open_source(spec: str | int | Path, realtime: bool = False, prefetch: bool = True) -> Source:
     """Open a camera index, a video file, an image, a folder of images or a glob of images.
+
+    Recorded input is decoded ahead by a thread (``prefetch``, see PrefetchSource)
+    unless ``prefetch=False``; ``realtime`` replays it under the live policy.
 
     Errors (missing path, unreadable file, zero-frame video, absent camera) are
     VidrecErrors raised here, before any output is created.
@@ -427,4 +492,6 @@ def open_source(spec: str | int | Path, realtime: bool = False) -> Source:
         src = ImageSource(text, paths)
     else:
         raise VidrecError(f"no such file or folder: {text}")
-    return RealtimeFileSource(src) if realtime else src
+    if realtime:
+        return RealtimeFileSource(src)
+    return PrefetchSource(src) if prefetch else src
