@@ -15,6 +15,9 @@ uses) and each frame's predictions are matched to the truth by box:
 - false digits per empty frame: predictions on frames where no digit is
   visible (blank paper, clutter, a face, clothing, printed text);
 - fps: frames per second of the pipeline itself (decoding excluded).
+
+Frames the sidecar marks ``blurred`` (motion smear past legibility) are played
+(the trackers see them) but not scored.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from vidrec.errors import VidrecError
 
 @dataclass
 class Counts:
-    frames: int = 0
+    frames: int = 0  # frames scored (not smeared past reading by motion)
+    all_frames: int = 0
     truth: int = 0  # true digits over all frames
     predicted: int = 0
     correct: int = 0
@@ -54,6 +58,7 @@ class Counts:
         ms = np.asarray(self.frame_ms) if self.frame_ms else np.zeros(1)
         return {
             "frames": self.frames,
+            "unscored_blurred": self.all_frames - self.frames,
             "digits": self.truth,
             "predicted": self.predicted,
             "precision": self.correct / self.predicted if self.predicted else (1.0 if self.truth == 0 else 0.0),
@@ -63,7 +68,7 @@ class Counts:
                               if self.still_digit_seconds else None),
             "empty_frames": self.empty_frames,
             "false_per_empty_frame": (self.empty_predictions / self.empty_frames if self.empty_frames else None),
-            "fps": self.frames / self.seconds if self.seconds else 0.0,
+            "fps": self.all_frames / self.seconds if self.seconds else 0.0,
             "p50_ms": float(np.percentile(ms, 50)),
             "p99_ms": float(np.percentile(ms, 99)),
         }
@@ -125,9 +130,12 @@ def evaluate_clip(video: str | os.PathLike, recognizers: list, iou: float = 0.3,
     def on_frame(frame, result, canvas):
         t = truth.get(frame.index, {"digits": [], "text": ""})
         preds = [(tuple(p.region.box), p.label) for p in result.predictions]
-        c.frames += 1
         c.frame_ms.append(result.ms.get("frame", 0.0))
         c.seconds += result.ms.get("frame", 0.0) / 1e3
+        c.all_frames += 1
+        if t.get("blurred"):
+            return  # smeared past reading: not scored
+        c.frames += 1
         c.truth += len(t["digits"])
         c.predicted += len(preds)
         c.text_ok += int(result.text == t["text"])

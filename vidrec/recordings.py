@@ -21,7 +21,9 @@ Each clip ``NAME.mp4`` has a sidecar ``NAME.json``: the digits visible in every
 frame with their boxes, the text the frame reads (lines top to bottom, numbers
 left to right, a space between numbers), the frame ranges each digit is
 visible in, whether the camera is held still, which plugins the clip is meant
-for, and the exact command that made it. Everything is seeded: the same command
+for, and the exact command that made it. Frames where motion smears the digits
+by more than a fifth of their height are marked ``"blurred": true`` and not
+scored (nobody can read them; a recogniser may say nothing or the right thing). Everything is seeded: the same command
 makes the same frames.
 """
 
@@ -39,6 +41,7 @@ from vidrec.errors import VidrecError
 
 W, H = 640, 480
 FPS = 15
+BLUR_UNREADABLE = 0.2  # motion smear, as a share of a digit's height, that makes it unreadable
 INKS = {  # BGR ballpoint colours
     "black": (38, 34, 30),
     "blue": (150, 62, 28),
@@ -156,6 +159,11 @@ def glyph_from_image(gray: np.ndarray) -> np.ndarray:
         keep[1:] = st[1:, 4] >= 0.08 * big
         near = cv2.dilate(keep[lab].astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
         a = a * near
+    # A pen line is full-strength ink however thin the photo made it: bring the
+    # stroke core (90th percentile of the inked pixels) to 1.
+    inked = a[a > 0.1]
+    if inked.size:
+        a = np.clip(a / max(0.2, float(np.percentile(inked, 90))), 0, 1)
     return _tight(a.astype(np.float32), 0.15)
 
 
@@ -214,7 +222,8 @@ def draw_glyph(sheet: np.ndarray, g: Glyph, x: float, y: float, height: float, i
         pad = int(abs(slant) * nh / 2) + 1
         big = cv2.warpAffine(np.pad(big, ((0, 0), (pad, pad))), m, (nw + 2 * pad, nh))
         x -= pad
-    t = rng.uniform(0.05, 0.45)  # pressure: higher t = thinner stroke
+    # pressure: higher t = thinner stroke; a thin pen line (little coverage) is not thinned further
+    t = rng.uniform(0.05, 0.45) * min(1.0, float(big.mean()) / 0.12)
     big = np.clip((big - t) / (1.0 - t) * 1.6, 0, 1).astype(np.float32)
     opacity = rng.uniform(0.75, 0.95)
     xi, yi = int(round(x)), int(round(y))
@@ -524,11 +533,17 @@ def render_clip(rng: np.random.Generator, sheet: Sheet | None, poses: list[Pose 
             extra_fn(img, i)
         motion = (0.0, 0.0)
         if prev is not None and pose is not None:
-            # exposure about a third of the frame interval
-            motion = ((pose.cx - prev.cx) * 0.35, (pose.cy - prev.cy) * 0.35)
+            # exposure about 0.3 of the frame interval
+            motion = ((pose.cx - prev.cx) * 0.3, (pose.cy - prev.cy) * 0.3)
         prev = pose
         frames.append(camera(img, rng, light, motion=motion, **camera_kw))
-        truth.append({"frame": i, "text": text, "digits": digits})
+        row = {"frame": i, "text": text, "digits": digits}
+        smear = math.hypot(*motion)
+        if digits and smear > BLUR_UNREADABLE * min(d["box"][3] for d in digits):
+            # smeared over a fifth of its height a pen digit is not legible (to people
+            # either): the frame is not scored, and nothing said about it counts
+            row["blurred"] = True
+        truth.append(row)
     return frames, truth
 
 
@@ -635,12 +650,12 @@ def clip_sheet_moving(rng, glyphs: list[Glyph], n_frames: int = 54, n_digits: in
     for i in range(n_frames):
         t = i / (n_frames - 1)
         # ease in/out: enter (0-0.3), hold near the centre (0.3-0.7), leave (0.7-1.0)
-        if t < 0.3:
-            x = -0.15 * W + (t / 0.3) * (0.65 * W)
-        elif t < 0.7:
+        if t < 0.33:  # comes in from the left, partly out of view at first
+            x = 0.12 * W + (t / 0.33) * (0.38 * W)
+        elif t < 0.67:  # held, drifting
             x = 0.5 * W + (t - 0.5) * 60
-        else:
-            x = 0.5 * W + 12 + ((t - 0.7) / 0.3) * (0.75 * W)
+        else:  # leaves to the right, speeding up
+            x = 0.5 * W + 10 + ((t - 0.67) / 0.33) ** 1.5 * (1.0 * W)
         y = H / 2 + 20 * math.sin(t * 2 * math.pi)
         ang = 8 * math.sin(t * math.pi * 1.5)
         s = scale * (0.9 + 0.15 * math.sin(t * math.pi))

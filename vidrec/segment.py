@@ -106,21 +106,23 @@ class Segmenter:
         self._kernels: dict[int, np.ndarray] = {}
         self.rejected: list[tuple[int, int, int, int]] = []
 
+    def _kernel(self, k: int, rect_only: bool = True) -> np.ndarray:
+        kern = self._kernels.get(k)
+        if kern is None:
+            kern = self._kernels[k] = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+        return kern
+
     # -- binarisation -------------------------------------------------------------
     def binarise(self, gray: np.ndarray) -> Binarised:
         cfg = self.cfg
         h, w = gray.shape[:2]
         scale = max(1.0, w / float(cfg.work_width))
+        src = 255 - gray if cfg.polarity == "light" else gray
         if scale > 1.0:
-            small = cv2.resize(gray, (round(w / scale), round(h / scale)), interpolation=cv2.INTER_AREA)
+            small = cv2.resize(src, (round(w / scale), round(h / scale)), interpolation=cv2.INTER_AREA)
         else:
-            small = gray
-        if cfg.polarity == "light":
-            small = 255 - small
-        k = max(3, int(round(cfg.kernel_frac * w / scale)) | 1)
-        kern = self._kernels.get(k)
-        if kern is None:
-            kern = self._kernels[k] = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+            small = src
+        kern = self._kernel(max(3, int(round(cfg.kernel_frac * w / scale)) | 1))
         # Light smoothing first: sensor noise and JPEG ringing would otherwise speckle the mask.
         small = cv2.GaussianBlur(small, (3, 3), 0)
         background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kern)
