@@ -164,7 +164,11 @@ class Segmenter:
         mw = np.maximum(x1[:, None], x1[None, :]) - np.minimum(x0[:, None], x0[None, :])
         mh = np.maximum(y1[:, None], y1[None, :]) - np.minimum(y0[:, None], y0[None, :])
         beside = narrow & (gx <= 0.06 * hmax) & (gx > -0.2 * wmin) & (oy >= 0.5 * hmin) & (mw <= 0.9 * mh)
-        adj = stacked | frag | beside
+        # never merge into something that encloses it and is far taller: a frame, a box
+        # drawn round the digits, the edge of the sheet or of the view
+        inside = ((x0[:, None] >= x0[None, :]) & (x1[:, None] <= x1[None, :]) & (y0[:, None] >= y0[None, :])
+                  & (y1[:, None] <= y1[None, :]) & (hh[None, :] > 2.0 * hh[:, None]))
+        adj = (stacked | frag | beside) & ~inside & ~inside.T
         np.fill_diagonal(adj, False)
         parent = list(range(n))
 

@@ -1,0 +1,116 @@
+"""The clip generator and the clip evaluation: real MP4 files, real sidecars, real decoding."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from vidrec import recordings
+from vidrec.errors import VidrecError
+
+
+@pytest.fixture(scope="module")
+def empty_clip(tmp_path_factory, mnist_ready):
+    out = tmp_path_factory.mktemp("clips")
+    recordings.make_recordings(out, names=["empty"], reader=None, seed=7)
+    return out / "empty.mp4"
+
+
+def test_clip_decodes_and_sidecar_matches_it(empty_clip):
+    meta = recordings.load_truth(empty_clip)
+    cap = cv2.VideoCapture(str(empty_clip))
+    n = 0
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        assert frame.shape == (480, 640, 3)
+        n += 1
+    cap.release()
+    assert n == meta["frames"] == len(meta["truth"]) > 0
+    assert [t["frame"] for t in meta["truth"]] == list(range(n))
+    assert all(t["digits"] == [] and t["text"] == "" for t in meta["truth"])
+    assert meta["command"].startswith("vidrec recordings make")
+    assert empty_clip.stat().st_size < 600_000
+
+
+def test_same_seed_same_frames(empty_clip, tmp_path):
+    recordings.make_recordings(tmp_path, names=["empty"], reader=None, seed=7)
+    a, b = cv2.VideoCapture(str(empty_clip)), cv2.VideoCapture(str(tmp_path / "empty.mp4"))
+    for _ in range(5):
+        fa, fb = a.read()[1], b.read()[1]
+        assert np.array_equal(fa, fb)
+
+
+def test_sheet_truth_reads_rows_and_numbers(mnist_ready, tmp_path):
+    recordings.make_recordings(tmp_path, names=["sheet_still"], reader=None, seed=3)
+    meta = json.loads((tmp_path / "sheet_still.json").read_text())
+    assert meta["still"] and "multidigit" in meta["plugins"]
+    t = meta["truth"][0]
+    assert len(t["digits"]) >= 10
+    # the text holds exactly the visible digits, rows joined by newlines
+    assert sorted(t["text"].replace("\n", "").replace(" ", "")) == sorted(d["label"] for d in t["digits"])
+    assert t["text"].count("\n") >= 1
+    for d in t["digits"]:
+        x, y, w, h = d["box"]
+        assert 0 <= x and 0 <= y and x + w <= 640 and y + h <= 480 and 15 < h < 120
+
+
+def test_reading_text_of_visible_digits():
+    P = recordings.Placed
+    pts = np.zeros((1, 2), np.float32)
+    digits = [P("2", 0, 0, pts), P("7", 0, 0, pts), P("1", 0, 0, pts), P("8", 0, 1, pts), P("4", 1, 0, pts)]
+    assert recordings.reading_text(digits, [True] * 5) == "271 8\n4"
+    assert recordings.reading_text(digits, [True, True, True, False, False]) == "271"
+    assert recordings.reading_text(digits, [False] * 5) == ""
+
+
+def test_glyph_from_photo_either_polarity():
+    img = np.full((200, 160), 200, np.uint8)
+    cv2.putText(img, "7", (30, 170), cv2.FONT_HERSHEY_SIMPLEX, 5, 40, 12)
+    dark = recordings.glyph_from_image(img)
+    light = recordings.glyph_from_image(255 - img)
+    assert dark.shape == light.shape and dark.max() == pytest.approx(1.0)
+    assert np.abs(dark - light).mean() < 0.02
+    assert 0.1 < (dark > 0.5).mean() < 0.6  # strokes, not the paper
+
+
+def test_folder_source_errors(tmp_path):
+    with pytest.raises(VidrecError, match="digit folder not found"):
+        recordings.folder_glyphs(tmp_path / "nope")
+    (tmp_path / "w").mkdir()
+    (tmp_path / "w" / "notes.txt").write_text("x")
+    with pytest.raises(VidrecError, match="no digit images"):
+        recordings.folder_glyphs(tmp_path)
+
+
+def test_cli_errors_are_one_line(runner, tmp_path):
+    import vidrec.cli.recordings  # noqa: F401  (registers the commands)
+    from vidrec.cli import app
+
+    r = runner.invoke(app, ["recordings", "make", "--out", str(tmp_path), "--source", str(tmp_path / "nope")])
+    assert r.exit_code == 1 and "error:" in r.output and "Traceback" not in r.output
+    r = runner.invoke(app, ["eval", "recordings", str(tmp_path)])
+    assert r.exit_code == 1 and "no clips with a ground-truth sidecar" in r.output
+    r = runner.invoke(app, ["recordings", "make", "--out", str(tmp_path), "--clip", "bogus", "--reader", "none"])
+    assert r.exit_code == 1 and "unknown clip 'bogus'" in r.output
+
+
+def test_eval_counts_false_digits_on_empty_frames(empty_clip):
+    """A recogniser that sees a digit everywhere is caught by the scores (the metric can fail)."""
+    from vidrec.evalvideo import evaluate_clip
+    from vidrec.recognizer import Recognizer
+    from vidrec.types import Prediction, Region
+
+    class Liar(Recognizer):
+        def classify(self, frame, regions, pre):
+            return [Prediction("7", 0.99, Region((10, 10, 20, 30)))]
+
+        def text(self, predictions):
+            return "7"
+
+    r = evaluate_clip(empty_clip, [("liar", Liar())]).counts.scores()
+    assert r["false_per_empty_frame"] == 1.0 and r["precision"] == 0.0 and r["exact_text"] == 0.0
