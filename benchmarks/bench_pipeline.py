@@ -173,6 +173,8 @@ def main() -> None:
     print(f"frame latency     p50 {res['frame_ms']['p50']:.2f} ms   p99 {res['frame_ms']['p99']:.2f} ms   "
           "(target p99 <= 5 ms)")
     for k, v in res["stages"].items():
+        if "." in k and len(res["plugins"]) == 1:
+            continue
         print(f"  {k:<22} mean {v['mean']:7.3f}  p99 {v['p99']:7.3f} ms")
 
 

@@ -269,6 +269,8 @@ def bench_cmd(
     t.add_row("frame latency p50 ms", f"{result['frame_ms']['p50']:.2f}")
     t.add_row("frame latency p99 ms", f"{result['frame_ms']['p99']:.2f}")
     for k, v in result["stages"].items():
+        if "." in k and len(result["plugins"]) == 1:
+            continue  # one recogniser: its rows would repeat the totals
         t.add_row(f"  {k} ms mean / p99", f"{v['mean']:.2f} / {v['p99']:.2f}")
     t.add_row("failures", str(result["failures"]))
     t.add_row("peak RSS MB", f"{result['peak_rss_mb']:.0f}")
