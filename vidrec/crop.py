@@ -172,18 +172,68 @@ def _pad_square_border(gray: np.ndarray) -> np.ndarray:
     return np.concatenate([gray[:m].ravel(), gray[-m:].ravel(), gray[:, :m].ravel(), gray[:, -m:].ravel()])
 
 
-def dark_ink(gray: np.ndarray) -> bool:
-    """True when the strokes are darker than the paper.
+def dark_ink_prior(gray: np.ndarray) -> float:
+    """Evidence (> 0: dark strokes on light paper) from the grey-level distribution alone.
 
-    The paper is most of the picture and most of its border; two votes (border
-    median, whole median) against the middle of the range decide, and where
-    they disagree the one further from the middle wins.
+    Ink is the minority, so the histogram's long tail points toward the ink:
+    how far the darkest pixels lie below the median against how far the
+    brightest lie above it. Works for a hairline covering 1% of a photo,
+    where percentile midpoints do not.
     """
-    lo, hi = np.percentile(gray, [1, 99])
-    mid = (lo + hi) / 2
-    b = float(np.median(_pad_square_border(gray))) - mid
-    m = float(np.median(gray)) - mid
-    return (b + m) >= 0 if (b >= 0) != (m >= 0) else b >= 0
+    lo, med, hi = np.percentile(gray, [0.5, 50, 99.5])
+    return float((med - lo) - (hi - med)) / max(float(hi - lo), 1.0)
+
+
+def _thinness(mask: np.ndarray) -> float:
+    """Stroke width over the symbol's size: about 0.1 for writing, near 1 for a blob."""
+    bb = _bbox(mask)
+    if bb is None:
+        return np.inf
+    return stroke_width(mask) / max(bb[2] - bb[0], bb[3] - bb[1], 1)
+
+
+def _find(work: np.ndarray, dark: bool) -> np.ndarray:
+    return select_symbol(threshold_ink(ink_map(work, dark), min_contrast=12.0))
+
+
+def dark_ink(gray: np.ndarray) -> tuple[bool, np.ndarray]:
+    """Polarity (True: dark strokes on light paper) and the symbol mask found with it.
+
+    ``gray`` is at working resolution. The histogram's tail decides (see
+    :func:`dark_ink_prior`), unless what it finds is a blob rather than strokes
+    while the other polarity finds strokes: that is a white sheet held in a
+    darker scene, where the dark surround outnumbers the paper.
+    """
+    dark = dark_ink_prior(gray) >= 0
+    mask = _find(gray, dark)
+    if _blob(mask):
+        other = _find(gray, not dark)
+        if _written_on(other, mask):
+            return not dark, other
+    return dark, mask
+
+
+def _blob(mask: np.ndarray) -> bool:
+    """A solid patch (a sheet, a hand), not writing: fills most of its box and a tenth of the picture."""
+    bb = _bbox(mask)
+    if bb is None:
+        return False
+    box = (bb[2] - bb[0]) * (bb[3] - bb[1])
+    area = float(mask.sum())
+    return area > 0.75 * box and area > 0.10 * mask.size
+
+
+def _written_on(strokes: np.ndarray, sheet: np.ndarray) -> bool:
+    """Whether ``strokes`` look like writing on the patch ``sheet``: thin, inside it, and a small part of it.
+
+    A bold digit's own holes (the other polarity of a fat 8) are inside it too,
+    but they are fat and a large part of it.
+    """
+    a, b = _bbox(strokes), _bbox(sheet)
+    if a is None or b is None:
+        return False
+    inside = a[0] >= b[0] and a[1] >= b[1] and a[2] <= b[2] and a[3] <= b[3]
+    return inside and _thinness(strokes) < 0.2 and strokes.sum() < 0.15 * sheet.sum()
 
 
 def ink_map(gray: np.ndarray, dark: bool) -> np.ndarray:
@@ -199,8 +249,10 @@ def ink_map(gray: np.ndarray, dark: bool) -> np.ndarray:
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
     op = cv2.MORPH_CLOSE if dark else cv2.MORPH_OPEN
     bg = cv2.morphologyEx(g, op, kernel, borderType=cv2.BORDER_REPLICATE)
-    bg = cv2.blur(bg, (k // 2 | 1, k // 2 | 1), borderType=cv2.BORDER_REPLICATE)
-    bg = np.maximum(bg, g) if dark else np.minimum(bg, g)
+    # smooth the blocky closing, but never past it: a blur would carry a bright
+    # sheet's level out over the dark scene around it and draw a ring of "ink"
+    smooth = cv2.blur(bg, (k // 2 | 1, k // 2 | 1), borderType=cv2.BORDER_REPLICATE)
+    bg = np.maximum(np.minimum(smooth, bg), g) if dark else np.minimum(np.maximum(smooth, bg), g)
     return (bg - g) if dark else (g - bg)
 
 
@@ -382,9 +434,8 @@ def _symbol_mask(gray: np.ndarray) -> np.ndarray:
     H, W = gray.shape
     if H == 0 or W == 0:
         return np.zeros((H, W), np.uint8)
-    dark = dark_ink(gray)
     work, s = _resize_long(gray, WORK)
-    mask = select_symbol(threshold_ink(ink_map(work, dark), min_contrast=12.0))
+    dark, mask = dark_ink(work)
     bb = _bbox(mask)
     if bb is None:
         return np.zeros((H, W), np.uint8)
@@ -396,7 +447,7 @@ def _symbol_mask(gray: np.ndarray) -> np.ndarray:
         X1, Y1 = int(min(W, x1 + pad + 1)), int(min(H, y1 + pad + 1))
         sub = gray[Y0:Y1, X0:X1]
         work2, s2 = _resize_long(sub, WORK)
-        m2 = select_symbol(threshold_ink(ink_map(work2, dark), min_contrast=12.0))
+        m2 = _find(work2, dark)
         if m2.any():
             return m2
     return mask
