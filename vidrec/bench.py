@@ -90,7 +90,7 @@ def benchmark(path: str, recognizers: list, out: str | Path | None = None, fail_
         "repeat": max(1, repeat),
         "decode_fps": decode["fps"],
         "pipeline_fps": summary.fps,
-        "ratio": round(summary.fps / decode["fps"], 3) if decode["fps"] else None,
+        "ratio": round(summary.fps / decode["fps"], 4) if decode["fps"] else None,
         "frame_ms": summary.frame_ms,
         "stages": summary.stages,
         "failures": summary.failures,
@@ -101,6 +101,6 @@ def benchmark(path: str, recognizers: list, out: str | Path | None = None, fail_
         best_enc = max(enc, key=lambda d: d["fps"])
         result["out"] = str(out)
         result["decode_encode_fps"] = best_enc["fps"]
-        result["out_ratio"] = round(summary.fps / best_enc["fps"], 3) if best_enc["fps"] else None
+        result["out_ratio"] = round(summary.fps / best_enc["fps"], 4) if best_enc["fps"] else None
     result["peak_rss_mb"] = peak_rss_mb()
     return result
