@@ -98,12 +98,17 @@ def filters_png(weights: np.ndarray, path: str | os.PathLike, title: str = "",
 
 
 def filtered_images(weights: np.ndarray, image: np.ndarray) -> list[np.ndarray]:
-    """Each filter run over ``image`` (float32 HxW) with ``cv2.filter2D``: correlation, as Conv2d does."""
+    """Each filter run over ``image`` (float32 HxW) with ``cv2.filter2D``: correlation, as Conv2d does.
+
+    Borders replicate the edge pixels (blank paper for a digit), so the
+    response does not show a frame that zero padding of a normalised image
+    (where 0 is grey, not paper) would draw.
+    """
     import cv2
 
     img = np.ascontiguousarray(image, dtype=np.float32)
     return [cv2.filter2D(img, cv2.CV_32F, np.ascontiguousarray(k, dtype=np.float32),
-                         borderType=cv2.BORDER_CONSTANT) for k in weights]
+                         borderType=cv2.BORDER_REPLICATE) for k in weights]
 
 
 def effects_png(weights: np.ndarray, image: np.ndarray, path: str | os.PathLike, title: str = "",

@@ -328,41 +328,64 @@ def _save(fig, path) -> Path:
     return Path(path)
 
 
-def filters_rgb_png(weight: np.ndarray, path, title: str, ncols: int = 8) -> Path:
+def _mosaic(tiles: list[np.ndarray], ncols: int, gap: int = 2) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Equal-sized RGB tiles (float in [0,1]) on a white sheet; returns it and each tile's top-left corner.
+
+    One image with one ``imshow`` instead of 64 matplotlib axes: the same
+    picture, drawn in a fraction of the time.
+    """
+    th, tw = tiles[0].shape[:2]
+    nrows = -(-len(tiles) // ncols)
+    sheet = np.ones((nrows * (th + gap) + gap, ncols * (tw + gap) + gap, 3), np.float32)
+    corners = []
+    for i, t in enumerate(tiles):
+        y, x = gap + (i // ncols) * (th + gap), gap + (i % ncols) * (tw + gap)
+        sheet[y : y + th, x : x + tw] = t
+        corners.append((y, x))
+    return sheet, corners
+
+
+def filters_rgb_png(weight: np.ndarray, path, title: str, ncols: int = 8, cell: int = 12) -> Path:
     """First-layer filters [64,3,3,3] as small RGB pictures, each stretched to [0,1] on its own."""
     plt = _plt()
-    n = len(weight)
-    nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(1.1 * ncols, 1.15 * nrows + 0.6), squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if i >= n:
-            continue
-        k = weight[i].transpose(1, 2, 0)  # HxWx3, RGB order as VGG reads it
+    tiles = []
+    for k in weight:
+        k = k.transpose(1, 2, 0)  # HxWx3, RGB order as VGG reads it
         lo, hi = k.min(), k.max()
-        ax.imshow((k - lo) / (hi - lo) if hi > lo else np.zeros_like(k), interpolation="nearest")
-        ax.set_title(str(i), fontsize=7)
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
+        k = (k - lo) / (hi - lo) if hi > lo else np.zeros_like(k)
+        tiles.append(np.kron(k, np.ones((cell // k.shape[0], cell // k.shape[1], 1))))
+    sheet, corners = _mosaic(tiles, ncols, gap=3)
+    fig, ax = plt.subplots(figsize=(7, 7 * sheet.shape[0] / sheet.shape[1] + 0.7))
+    ax.imshow(sheet, interpolation="nearest")
+    for i, (y, x) in enumerate(corners):
+        ax.text(x, y - 0.5, str(i), fontsize=6, va="bottom", ha="left")
+    ax.axis("off")
+    ax.set_title(title, fontsize=9)
     return _save(fig, path)
 
 
 def responses_png(maps: np.ndarray, image_rgb: np.ndarray, path, title: str, ncols: int = 8) -> Path:
-    """The input, then every filter's activation map (after ReLU), each on its own grey scale."""
+    """The input beside every filter's activation map (after ReLU), each map on its own colour scale."""
+    import matplotlib
+
     plt = _plt()
-    n = len(maps)
-    nrows = 1 + -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(1.35 * ncols, 1.35 * nrows + 0.6), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    axes[0, 0].imshow(image_rgb)
-    axes[0, 0].set_title("input", fontsize=7)
-    for i in range(n):
-        ax = axes[1 + i // ncols, i % ncols]
-        ax.imshow(maps[i], cmap="inferno", interpolation="nearest")
-        ax.set_title(f"{i}  max {maps[i].max():.1f}", fontsize=6)
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
+    cmap = matplotlib.colormaps["inferno"]
+    tiles = []
+    for m in maps:
+        hi = float(m.max())
+        tiles.append(cmap(m / hi if hi > 0 else m)[..., :3].astype(np.float32))
+    sheet, corners = _mosaic(tiles, ncols, gap=4)
+    h, w = sheet.shape[:2]
+    fig, (a0, a1) = plt.subplots(1, 2, figsize=(14, 10.5 * h / w + 0.9), width_ratios=[1, 3])
+    a0.imshow(image_rgb)
+    a0.set_title("input", fontsize=9)
+    a0.axis("off")
+    a1.imshow(sheet, interpolation="nearest")
+    for i, (y, x) in enumerate(corners):
+        a1.text(x + 2, y + 2, f"{i}: {maps[i].max():.1f}", fontsize=5.5, va="top", ha="left", color="white")
+    a1.axis("off")
+    a1.set_title("filter: peak activation (each map scaled to its own peak; black = 0)", fontsize=8)
+    fig.suptitle(title, fontsize=10)
     return _save(fig, path)
 
 
