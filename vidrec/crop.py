@@ -196,23 +196,6 @@ def _find(work: np.ndarray, dark: bool) -> np.ndarray:
     return select_symbol(threshold_ink(ink_map(work, dark), min_contrast=12.0))
 
 
-def dark_ink(gray: np.ndarray) -> tuple[bool, np.ndarray]:
-    """Polarity (True: dark strokes on light paper) and the symbol mask found with it.
-
-    ``gray`` is at working resolution. The histogram's tail decides (see
-    :func:`dark_ink_prior`), unless what it finds is a blob rather than strokes
-    while the other polarity finds strokes: that is a white sheet held in a
-    darker scene, where the dark surround outnumbers the paper.
-    """
-    dark = dark_ink_prior(gray) >= 0
-    mask = _find(gray, dark)
-    if _blob(mask):
-        other = _find(gray, not dark)
-        if _written_on(other, mask):
-            return not dark, other
-    return dark, mask
-
-
 def _blob(mask: np.ndarray) -> bool:
     """A solid patch (a sheet, a hand), not writing: fills most of its box and a tenth of the picture."""
     bb = _bbox(mask)
@@ -221,19 +204,6 @@ def _blob(mask: np.ndarray) -> bool:
     box = (bb[2] - bb[0]) * (bb[3] - bb[1])
     area = float(mask.sum())
     return area > 0.75 * box and area > 0.10 * mask.size
-
-
-def _written_on(strokes: np.ndarray, sheet: np.ndarray) -> bool:
-    """Whether ``strokes`` look like writing on the patch ``sheet``: thin, inside it, and a small part of it.
-
-    A bold digit's own holes (the other polarity of a fat 8) are inside it too,
-    but they are fat and a large part of it.
-    """
-    a, b = _bbox(strokes), _bbox(sheet)
-    if a is None or b is None:
-        return False
-    inside = a[0] >= b[0] and a[1] >= b[1] and a[2] <= b[2] and a[3] <= b[3]
-    return inside and _thinness(strokes) < 0.2 and strokes.sum() < 0.15 * sheet.sum()
 
 
 def ink_map(gray: np.ndarray, dark: bool) -> np.ndarray:
@@ -424,29 +394,39 @@ def stroke_mask(image: np.ndarray) -> np.ndarray:
     return cv2.resize(m, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_NEAREST)
 
 
-def _symbol_mask(gray: np.ndarray) -> np.ndarray:
+def _symbol_mask(gray: np.ndarray, depth: int = 0) -> np.ndarray:
     """The symbol's stroke mask at working resolution (not the image's size).
 
-    Two passes: find the symbol at working resolution in the whole picture,
-    then redo the ink map on the symbol's neighbourhood when it is small in the
-    picture, so a small digit in a big photo is measured at full detail.
+    Polarity comes from the histogram's tail (:func:`dark_ink_prior`). When
+    what is found is a solid patch, it is a light sheet held in a darker scene
+    (the surround outnumbers the paper and fools the histogram): look again on
+    the sheet alone. Then, when the symbol is small in the picture, redo the
+    ink map on its neighbourhood, so a small digit in a big photo is measured
+    at full detail.
     """
     H, W = gray.shape
     if H == 0 or W == 0:
         return np.zeros((H, W), np.uint8)
     work, s = _resize_long(gray, WORK)
-    dark, mask = dark_ink(work)
+    dark = dark_ink_prior(work) >= 0
+    mask = _find(work, dark)
+    if depth == 0 and _blob(mask):
+        x0, y0, x1, y1 = _bbox(mask)
+        mx, my = 0.03 * (x1 - x0), 0.03 * (y1 - y0)
+        X0, Y0 = int((x0 + mx) / s), int((y0 + my) / s)
+        X1, Y1 = int(np.ceil((x1 - mx) / s)), int(np.ceil((y1 - my) / s))
+        if X1 - X0 > 4 and Y1 - Y0 > 4:
+            return _symbol_mask(gray[Y0:Y1, X0:X1], depth + 1)
     bb = _bbox(mask)
     if bb is None:
-        return np.zeros((H, W), np.uint8)
+        return np.zeros(work.shape, np.uint8)
     x0, y0, x1, y1 = (v / s for v in bb)
     size = max(x1 - x0, y1 - y0)
     if size < 0.6 * max(H, W):
         pad = 0.35 * size + 2
         X0, Y0 = int(max(0, x0 - pad)), int(max(0, y0 - pad))
         X1, Y1 = int(min(W, x1 + pad + 1)), int(min(H, y1 + pad + 1))
-        sub = gray[Y0:Y1, X0:X1]
-        work2, s2 = _resize_long(sub, WORK)
+        work2, _ = _resize_long(gray[Y0:Y1, X0:X1], WORK)
         m2 = _find(work2, dark)
         if m2.any():
             return m2
