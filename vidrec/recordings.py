@@ -315,8 +315,10 @@ def face(img: np.ndarray, rng: np.random.Generator, cx: int, cy: int, scale: flo
         cv2.circle(img, (cx + sx * int(8 * scale), cy + int(22 * scale)), max(2, int(4 * scale)), dark, -1)
     cv2.ellipse(img, (cx, cy + int(50 * scale)), (int(28 * scale), int(10 * scale)), 0, 10, 170,
                 (skin * 0.45).tolist(), max(2, int(5 * scale)))
-    cv2.line(img, (cx, cy - int(10 * scale)), (cx - int(6 * scale), cy + int(15 * scale)),
-             (skin * 0.7).tolist(), 2)
+    nose = np.zeros(img.shape[:2], np.float32)  # a nose is shading, not a drawn line
+    cv2.line(nose, (cx, cy - int(10 * scale)), (cx - int(6 * scale), cy + int(15 * scale)), 1.0, 4)
+    nose = cv2.GaussianBlur(nose, (0, 0), 3.0 * scale)[..., None]
+    img[:] = img * (1 - 0.25 * nose / max(1e-6, float(nose.max())))
 
 
 def printed_text(sheet: np.ndarray, rng: np.random.Generator, x: int, y: int, size: float) -> None:

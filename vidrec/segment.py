@@ -48,7 +48,7 @@ class SegmenterConfig:
     kernel_frac: float = 0.045  # closing kernel, as a share of the frame's width (> stroke width)
     contrast_abs: float = 20.0  # ink is at least this many grey levels darker than its background
     contrast_rel: float = 0.15  # ... and at least this share of the background's brightness
-    min_height: int = 14  # smallest symbol height, px
+    min_height: int = 20  # smallest symbol height, px (smaller is not legible at 640x480)
     max_height_frac: float = 0.7  # largest symbol height, share of the frame height
     min_aspect: float = 0.06  # w/h
     max_aspect: float = 1.3  # w/h; wider boxes are split into touching symbols
@@ -64,6 +64,8 @@ class SegmenterConfig:
     min_paper: float = 0.55  # the paper under a symbol is at least this share of the brightest
     # background in view (97th percentile): handwriting is on the sheet, not on the room's
     # darker surfaces; 0 turns the test off
+    min_paper_level: float = 80.0  # and at least this grey level (a camera exposes for the sheet)
+    min_peak_contrast: float = 0.2  # the darkest ink is at least this share darker than its paper
     border: int = 2  # symbols touching the frame border (cut off) are dropped
     max_components: int = 400  # clutter guard: keep the largest this many
     max_regions: int = 64
@@ -198,6 +200,21 @@ class Segmenter:
             fixed.append(g)
         return fixed
 
+    @staticmethod
+    def _same_pen(g: list[int], stats: np.ndarray, b: "Binarised") -> list[int]:
+        """Drop strokes of a group that are far fainter than its darkest one.
+
+        One pen leaves one darkness: a shadow or shading (a nose beside nostrils,
+        a fold beside a button) grouped with a dark mark is not part of a symbol.
+        """
+        peaks = []
+        for i in g:
+            x, y, w, h = (int(v) for v in stats[i, :4])
+            paper = float(b.background[y:y + h, x:x + w].mean())
+            peaks.append((paper - float(b.small[y:y + h, x:x + w].min())) / max(1.0, paper))
+        top = max(peaks)
+        return [i for i, pk in zip(g, peaks) if pk >= 0.5 * top]
+
     def _valley_split(self, sub: np.ndarray) -> list[tuple[int, int]]:
         """A box wide for one symbol but not for two: cut only at a deep, central valley.
 
@@ -258,6 +275,8 @@ class Segmenter:
 
         ink_integral = None
         for g in self._groups(stats):
+            if len(g) > 1:
+                g = self._same_pen(g, stats, b)
             st = stats[g]
             x0, y0 = int(st[:, 0].min()), int(st[:, 1].min())
             x1 = int((st[:, 0] + st[:, 2]).max())
@@ -272,10 +291,12 @@ class Segmenter:
                 pieces = self._split(sub)
             elif (x1 - x0) > cfg.valley_aspect * gh:
                 pieces = self._valley_split(sub)
-                if len(pieces) > cfg.max_touching:
-                    # a long run of touching marks is printed text or texture, not digits
-                    rejected.append(fbox(x0, y0, x1 - x0, gh))
-                    continue
+            if len(pieces) > cfg.max_touching:
+                # a long run of touching marks is printed text or texture, not digits
+                rejected.append(fbox(x0, y0, x1 - x0, gh))
+                continue
+            found: list[Region] = []
+            bad_piece = False
             for a, bcol in pieces:
                 piece = sub[:, a:bcol]
                 rows = np.flatnonzero(piece.any(axis=1))
@@ -292,11 +313,13 @@ class Segmenter:
                 aspect = bw / bh
                 if aspect < cfg.min_aspect or aspect > cfg.max_aspect:
                     rejected.append(fbox(bx0, by0, bw, bh))
+                    bad_piece = True
                     continue
                 area = int(piece.sum())
                 density = area / float(bw * bh)
                 if aspect > 0.35 and not (cfg.min_density <= density <= cfg.max_density):
                     rejected.append(fbox(bx0, by0, bw, bh))
+                    bad_piece = True
                     continue
                 # stroke width ~ area / length; length ~ half the perimeter of thin strokes
                 pp = np.pad(piece, 1)
@@ -305,6 +328,7 @@ class Segmenter:
                 stroke = 2.0 * area / max(1, edges)
                 if stroke / bh > cfg.max_stroke_frac:
                     rejected.append(fbox(bx0, by0, bw, bh))
+                    bad_piece = True
                     continue
                 fx, fy = bx0 * s, by0 * s
                 fw, fh = bw * s, bh * s
@@ -325,13 +349,19 @@ class Segmenter:
                 ring_ink = (tot - own_box) / max(1, ring_area)
                 if ring_ink > cfg.max_ring_ink:
                     rejected.append(fbox(bx0, by0, bw, bh))
+                    bad_piece = True
                     continue
                 # clean paper around it: a symbol is written on something brighter than itself
                 # that continues past it. A fingertip, the narrow end of a dark object or a
                 # cable crossing a dark room have dark, non-stroke pixels right beside them.
                 paper = float(b.background[by0:by0 + bh, bx0:bx0 + bw].mean())
-                if paper < cfg.min_paper * b.bright:
+                if paper < cfg.min_paper * b.bright or paper < cfg.min_paper_level:
                     continue  # not on the sheet: a mark on a darker surface of the room
+                # a pen line's core is far darker than its paper; shading (a nose, a fold in
+                # cloth, a shadow) only dims it
+                peak = (paper - float(b.small[by0:by0 + bh, bx0:bx0 + bw].min())) / max(1.0, paper)
+                if peak < cfg.min_peak_contrast or (stroke * s / (bh * s) > 0.2 and peak < 0.4):
+                    continue  # too faint for ink, or thick and faint: shading, a fold, a weave
                 dark_level = paper * (1.0 - cfg.contrast_rel) - 4
                 ring = b.small[ry0:ry1, rx0:rx1]
                 n_dark = int(np.count_nonzero(ring < dark_level)) - int(
@@ -341,15 +371,21 @@ class Segmenter:
                     continue
                 box = (int(round(fx)), int(round(fy)), max(1, int(round(fw))), max(1, int(round(fh))))
                 contrast = paper
-                regions.append(Region(box=box, extra={
+                found.append(Region(box=box, extra={
                     "aspect": round(aspect, 3), "density": round(density, 3),
                     "stroke": round(stroke * s, 2), "ring_ink": round(float(ring_ink), 3),
                     "strokes": len(g), "split": len(pieces) > 1, "paper": round(contrast, 1),
-                    "dark_ring": round(float(dark_ring), 3),
+                    "dark_ring": round(float(dark_ring), 3), "peak": round(peak, 3),
                     "_mask": piece, "_work": (bx0, by0, bw, bh),
                 }))
-                if len(regions) >= cfg.max_regions:
-                    break
+            if len(pieces) > 1 and bad_piece:
+                # a touching run is split only when every piece looks like a symbol; one
+                # that does not (a letter, a smudge) makes the rest doubtful too
+                rejected.extend(r.box for r in found)
+            else:
+                regions.extend(found)
+            if len(regions) >= cfg.max_regions:
+                break
         if self.make_crops:
             for r in regions:
                 r.crop = self.crop(gray, r, b)

@@ -33,6 +33,7 @@ class Track:
     probs: deque = field(default_factory=deque)  # recent class probability vectors
     missed: int = 0
     hits: int = 0
+    disagree: int = 0  # frames in a row that surely saw another symbol
     label: int = -1
     confidence: float = 0.0
 
@@ -137,6 +138,17 @@ class Tracker:
         for d in range(len(boxes)):
             if d in match:
                 t = self.tracks[match[d]]
+                p = probs[d]
+                if (t.label >= 0 and int(np.argmax(p)) != t.label and p.max() >= 0.9
+                        and p[t.label] < 0.05 and iou_matrix(boxes[d:d + 1], t.box[None])[0, 0] < 0.6):
+                    t.disagree += 1
+                else:
+                    t.disagree = 0
+                if t.disagree >= 2:
+                    # twice in a row a different, sure symbol of another shape in the same
+                    # place (a card swapped for another): the old votes are about what is gone
+                    t.probs.clear()
+                    t.disagree = 0
                 new_c = boxes[d, :2] + boxes[d, 2:] / 2
                 old_c = t.box[:2] + t.box[2:] / 2
                 t.velocity = 0.5 * t.velocity + 0.5 * (new_c - old_c)

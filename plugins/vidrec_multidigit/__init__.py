@@ -23,7 +23,7 @@ __version__ = "0.1.0"
 # (vidrec eval recordings; see the report in tests/test_multidigit.py): real
 # digits' voted confidence sits above it, non-digit crops (clutter, folds, faces,
 # printed letters) mostly below.
-DEFAULT_MIN_CONFIDENCE = 0.85
+DEFAULT_MIN_CONFIDENCE = 0.8
 
 
 def _factory(model: str = "mnist", min_confidence=None, **options):

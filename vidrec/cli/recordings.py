@@ -81,11 +81,12 @@ def eval_recordings_cmd(
     if as_json:
         print(json.dumps(res, indent=2))
         return
+    from rich import box
     from rich.table import Table
 
-    t = Table(title=f"{plugin} on {', '.join(map(str, paths))}")
+    t = Table(title=f"{plugin} on {', '.join(map(str, paths))}", box=box.SIMPLE_HEAD, pad_edge=False)
     t.add_column("clip", no_wrap=True)
-    for col in ("frames", "digits", "prec", "recall", "text ok", "flick/s", "false/empty", "fps"):
+    for col in ("frames", "digits", "prec", "recall", "text", "flick/s", "false/fr", "fps"):
         t.add_column(col, justify="right", no_wrap=True)
     for r in res["clips"] + [dict(res["overall"], clip="overall")]:
         t.add_row(r["clip"], str(r["frames"]), str(r["digits"]), _pct(r["precision"]), _pct(r["recall"]),
