@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -93,7 +92,7 @@ def _driver(url: str) -> str:
     return url
 
 
-def _sampler(settings: Settings, seed: int | None = None):
+def _sampler(settings: Settings, worker_index: int = 0):
     from vidrec.sweep.grid import config_key, encode, search_space
 
     import optuna
@@ -106,7 +105,7 @@ def _sampler(settings: Settings, seed: int | None = None):
             self._all_grids = [tuple(encode(c[n]) for n in self._param_names) for c in settings.configs]
             self._n_min_trials = len(self._all_grids)
             self._keys = [config_key(c) for c in settings.configs]
-            self._pick = random.Random(seed)
+            self._slot = worker_index
 
         def before_trial(self, study, trial):
             if trial.params or "grid_id" in trial.system_attrs or "fixed_params" in trial.system_attrs:
@@ -115,7 +114,10 @@ def _sampler(settings: Settings, seed: int | None = None):
             free = [i for i, k in enumerate(self._keys) if k not in st.done and k not in st.taken]
             if not free:
                 free = [i for i, k in enumerate(self._keys) if k not in st.done] or list(range(len(self._keys)))
-            gid = self._pick.choice(free)
+            # In the sweep's order, so that two sweeps of the same configurations (with and
+            # without --prune) cover the same ones first; worker i takes the i-th free one,
+            # so that workers starting together rarely pick the same configuration.
+            gid = free[self._slot % len(free)]
             study._storage.set_trial_system_attr(trial._trial_id, "search_space", self._search_space)
             study._storage.set_trial_system_attr(trial._trial_id, "grid_id", gid)
 
@@ -135,7 +137,7 @@ def _pruner(settings: Settings):
     return optuna.pruners.SuccessiveHalvingPruner(min_resource=2, reduction_factor=3)
 
 
-def open_study(settings: Settings, sampler_seed: int | None = None):
+def open_study(settings: Settings, worker_index: int = 0):
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -144,7 +146,7 @@ def open_study(settings: Settings, sampler_seed: int | None = None):
         storage=storage,
         study_name=settings.study,
         direction="maximize",
-        sampler=_sampler(settings, sampler_seed),
+        sampler=_sampler(settings, worker_index),
         pruner=_pruner(settings),
         load_if_exists=True,
     )
@@ -236,11 +238,11 @@ def fail_stale(study, settings: Settings, status: Status | None = None) -> int:
     n = 0
     for t in status.stale:
         try:
+            study._storage.set_trial_user_attr(t._trial_id, "failed_reason", "heartbeat stopped (worker killed?)")
             ok = study._storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL)
-        except Exception:  # another worker got there first
+        except Exception:  # it finished after all, or another worker failed it first
             continue
         if ok:
-            study._storage.set_trial_user_attr(t._trial_id, "failed_reason", "heartbeat stopped (worker killed?)")
             retry(study, study._storage.get_trial(t._trial_id))
             n += 1
     return n
@@ -365,7 +367,7 @@ def work(settings: Settings, data=None, on_epoch=None, on_batch=None, on_trial=N
     from vidrec.sweep import objective as obj
 
     torch.set_num_threads(max(1, settings.threads))
-    study = open_study(settings, sampler_seed=(os.getpid() * 7919 + worker_index) & 0xFFFFFFFF)
+    study = open_study(settings, worker_index=worker_index)
     if data is None:
         data = obj.load_data(obj.Training(**settings.training))
     objective = make_objective(settings, data, on_epoch=on_epoch, on_batch=on_batch)

@@ -182,13 +182,15 @@ def write(study, out_dir: str | Path) -> dict[str, Path]:
         "done": sum(r["state"] != "PENDING" for r in rs), "total": len(rs), "main_effects": effects,
         **_compute(rs),
     })
+    top5 = [dict(r, configuration=describe(r)) for r in rs if r["state"] == "COMPLETE"][:5]
+    paths["top5_csv"] = write_text(out_dir / "top5.csv", _csv(top5, ["rank", "trial", "test_accuracy", "train_accuracy", "configuration", "parameters", "cpu_seconds"]))
     if any(e["mean_accuracy"] is not None for e in effects):
         paths["main_effects_png"] = _effects_png(effects, out_dir / "main_effects.png", f"{study.study_name}: main effects ({v['completed']} configurations)")
     for i, r in enumerate([r for r in rs if r["state"] == "COMPLETE"][:5], 1):
         if r.get("confusion"):
             paths[f"confusion_{i}"] = confusion_matrix_png(
                 np.array(r["confusion"]), CLASSES, out_dir / f"top{i}_confusion.png",
-                f"#{i} (trial {r['trial']}) lr {r['lr']} bs {r['batch_size']} ep {r['epochs']} {r['activation']} {r['hidden_layers']}",
+                f"#{i}: {describe(r)}",
             )
     return paths
 
@@ -208,6 +210,13 @@ def _compute(rs: list[dict]) -> dict:
             "cpu_seconds": cpu, "train_seconds": wall}
 
 
+def describe(c: dict) -> str:
+    """A configuration in one short line."""
+    ch, hid = c["conv_channels"], c["hidden_layers"]
+    return (f"lr {c['lr']} bs {c['batch_size']} ep {c['epochs']} ch {'-'.join(map(str, ch))} k {c['conv_kernel_size']} "
+            f"pool {c['pool_kernel_size']}/{c['pool_stride']} drop {c['dropout_rate']} fc {'-'.join(map(str, hid))} {c['activation']}")
+
+
 def tables(study):
     from rich.table import Table
 
@@ -216,12 +225,11 @@ def tables(study):
     effects = main_effects(rs, meta.get("grid", {}))
     v = verdict(rs, effects)
     top = Table(title=f"{study.study_name}: top 5 of {sum(r['state'] == 'COMPLETE' for r in rs)} completed ({len(rs)} configurations)")
-    cols = ["rank", "trial", "test_accuracy", "train_accuracy", "lr", "batch_size", "epochs", "conv_channels",
-            "conv_kernel_size", "pool_kernel_size", "pool_stride", "dropout_rate", "hidden_layers", "activation", "parameters", "cpu_seconds"]
-    for c in cols:
-        top.add_column(c.replace("_", " "), justify="right")
+    for c in ("rank", "trial", "test acc", "train acc", "configuration", "params", "CPU s"):
+        top.add_column(c, justify="left" if c == "configuration" else "right")
     for r in [r for r in rs if r["state"] == "COMPLETE"][:5]:
-        top.add_row(*[f"{r[c]:.4f}" if c.endswith("accuracy") else f"{r[c]:.0f}" if c == "cpu_seconds" else _fmt(r[c]) for c in cols])
+        top.add_row(str(r["rank"]), str(r["trial"]), f"{r['test_accuracy']:.4f}", f"{r['train_accuracy']:.4f}",
+                    describe(r), str(r["parameters"]), f"{r['cpu_seconds']:.0f}")
     eff = Table(title="main effects (completed configurations)")
     for c in ("setting", "value", "n", "mean acc", "best acc", "mean CPU s"):
         eff.add_column(c, justify="right")
@@ -229,7 +237,7 @@ def tables(study):
         eff.add_row(e["setting"], e["value"], str(e["n"]),
                     *("-" if e[k] is None else f"{e[k]:.4f}" if "acc" in k else f"{e[k]:.0f}" for k in ("mean_accuracy", "best_accuracy", "mean_cpu_seconds")))
     ver = Table(title="the seed's prediction: " + v["summary"])
-    for c in ("setting", "predicted", "best by mean", "mean (predicted)", "mean (best)", "in best model", "holds"):
+    for c in ("setting", "predicted", "best value", "mean pred.", "mean best", "in best", "holds"):
         ver.add_column(c, justify="right")
     for p in v["settings"]:
         ver.add_row(p["setting"], p["predicted"], p["best_by_mean"],
