@@ -174,6 +174,18 @@ def weights_csv(layer: FirstLayer, path: str | os.PathLike) -> Path:
     return write_text(path, "\n".join(lines) + "\n")
 
 
+def _import_architectures() -> None:
+    """Core modules that register architectures on import (the Greek model's lives in vidrec.transfer)."""
+    import importlib
+
+    for name in ("vidrec.transfer",):
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name != name:
+                raise
+
+
 def first_training_example(mean: float, std: float, dataset: str = "mnist") -> tuple[np.ndarray, int]:
     """The first training image normalised as the model expects (float32 28x28) and its label."""
     from vidrec import datasets
@@ -191,6 +203,7 @@ def analyze_filters(model_name: str, out_dir: str | os.PathLike, dataset: str = 
     """
     from vidrec import modelstore
 
+    _import_architectures()
     model, info, card = modelstore.load(model_name)
     layer = first_layer(model)
     out = Path(out_dir)

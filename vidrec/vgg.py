@@ -241,7 +241,8 @@ def default_image() -> tuple[np.ndarray, str]:
     import cv2
 
     rec = _repo_root() / "recordings"
-    clips = sorted(p for p in rec.glob("*") if p.suffix.lower() in VIDEO_SUFFIXES) if rec.is_dir() else []
+    clips = [p for p in rec.glob("*") if p.suffix.lower() in VIDEO_SUFFIXES] if rec.is_dir() else []
+    clips.sort(key=lambda p: ("sheet" not in p.stem, p.name))  # a sheet of digits shows the most
     for clip in clips:
         cap = cv2.VideoCapture(str(clip))
         try:
