@@ -122,3 +122,15 @@ def test_experiment_filterbanks_trains_each_bank_the_same_way(mnist_ready, tmp_p
     data = json.loads((out / "filterbanks.json").read_text())
     assert data["config"]["epochs"] == 1 and len(data["results"]) == 2
     assert "laplacian" in r.output and "learned" in r.output
+
+
+def test_analyze_filters_on_the_committed_greek_model(mnist_ready, tmp_path, runner, cli):
+    from vidrec.modelstore import models_dir
+
+    if not (models_dir() / "greek.safetensors").exists():
+        pytest.skip("no committed Greek model in models/")
+    r = runner.invoke(cli, ["analyze", "filters", "--model", "greek", "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    rows = list(csv.reader((tmp_path / "greek_filters.csv").open()))
+    assert len(rows) == 11
+    _png(tmp_path / "greek_filters.png")
