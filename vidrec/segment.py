@@ -53,7 +53,8 @@ class SegmenterConfig:
     min_aspect: float = 0.06  # w/h
     max_aspect: float = 1.3  # w/h; wider boxes are split into touching symbols
     split_aspect: float = 0.7  # width of one symbol relative to its height, when splitting
-    valley_aspect: float = 0.95  # wider than this: split too, but only at a deep ink valley
+    valley_aspect: float = 1.3  # wider than this (and not over max_aspect): split only at a deep
+    # ink valley. Off by default (= max_aspect): a 4 or a 7 has a bar as thin as a touch point
     max_density: float = 0.8  # ink / box area (blobs, faces, fingers are dense)
     min_density: float = 0.05
     max_stroke_frac: float = 0.32  # stroke width / height (thick blobs are not handwriting)
@@ -233,20 +234,36 @@ class Segmenter:
         return [(0, c), (c, w)]
 
     def _split(self, sub: np.ndarray) -> list[tuple[int, int]]:
-        """Column ranges of the symbols in a too-wide mask, cut at projection minima."""
+        """Column ranges of the symbols in a too-wide mask, cut at projection minima.
+
+        Cuts go at the deepest valleys of the column projection (where touching
+        symbols meet only by a stroke end), at least a third of the height apart;
+        without clear valleys the width is divided evenly, each cut moved to the
+        lowest column near it.
+        """
         h, w = sub.shape
-        n = max(2, int(round(w / (self.cfg.split_aspect * h))))
         proj = sub.sum(axis=0).astype(np.float32)
-        cuts = [0]
-        step = w / n
-        for i in range(1, n):
-            c = int(i * step)
-            lo, hi = max(cuts[-1] + 1, int(c - 0.35 * step)), min(w - 1, int(c + 0.35 * step))
-            if hi <= lo:
+        sm = np.convolve(proj, np.ones(3, np.float32) / 3, mode="same")
+        inner = sm[1:-1]
+        is_min = (inner <= sm[:-2]) & (inner <= sm[2:])
+        level = 0.5 * float(np.median(proj[proj > 0])) if (proj > 0).any() else 0
+        cand = [i + 1 for i in np.flatnonzero(is_min & (inner <= level))]
+        gap = max(2, int(0.3 * h))
+        cuts: list[int] = []
+        for c in sorted(cand, key=lambda i: sm[i]):
+            if c < gap or c > w - gap or any(abs(c - k) < gap for k in cuts):
                 continue
-            cuts.append(lo + int(np.argmin(proj[lo:hi])))
-        cuts.append(w)
-        return [(a, b) for a, b in zip(cuts[:-1], cuts[1:]) if b - a >= 2]
+            cuts.append(c)
+        if not cuts:
+            n = max(2, int(round(w / (self.cfg.split_aspect * h))))
+            step = w / n
+            for i in range(1, n):
+                c = int(i * step)
+                lo, hi = max(1, int(c - 0.35 * step)), min(w - 1, int(c + 0.35 * step))
+                if hi > lo:
+                    cuts.append(lo + int(np.argmin(proj[lo:hi])))
+        bounds = [0] + sorted(cuts) + [w]
+        return [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b - a >= 2]
 
     # -- main entry ---------------------------------------------------------------
     def segment(self, frame: Frame | np.ndarray, binarised: Binarised | None = None) -> list[Region]:

@@ -139,14 +139,13 @@ class Tracker:
             if d in match:
                 t = self.tracks[match[d]]
                 p = probs[d]
-                if (t.label >= 0 and int(np.argmax(p)) != t.label and p.max() >= 0.9
-                        and p[t.label] < 0.05 and iou_matrix(boxes[d:d + 1], t.box[None])[0, 0] < 0.6):
+                if t.label >= 0 and int(np.argmax(p)) != t.label and p.max() >= 0.9 and p[t.label] < 0.05:
                     t.disagree += 1
                 else:
                     t.disagree = 0
                 if t.disagree >= 2:
-                    # twice in a row a different, sure symbol of another shape in the same
-                    # place (a card swapped for another): the old votes are about what is gone
+                    # twice in a row a different symbol, surely, in the same place (a card
+                    # swapped for another): the old votes are about what is gone
                     t.probs.clear()
                     t.disagree = 0
                 new_c = boxes[d, :2] + boxes[d, 2:] / 2

@@ -49,7 +49,7 @@ def make_cmd(
 
 
 def _pct(v) -> str:
-    return "-" if v is None else f"{100 * v:.1f}%"
+    return "-" if v is None else f"{100 * v:.1f}"
 
 
 def _num(v, fmt="{:.2f}") -> str:
@@ -84,9 +84,13 @@ def eval_recordings_cmd(
     from rich import box
     from rich.table import Table
 
-    t = Table(title=f"{plugin} on {', '.join(map(str, paths))}", box=box.SIMPLE_HEAD, pad_edge=False)
+    t = Table(title=f"{plugin} on {', '.join(map(str, paths))}", box=box.SIMPLE_HEAD, pad_edge=False,
+              caption="text: frames read exactly; flick: label changes/s on still digits; "
+                      "false: digits per empty frame")
     t.add_column("clip", no_wrap=True)
-    for col in ("frames", "digits", "prec", "recall", "text", "flick/s", "false/fr", "fps"):
+    # short headings so the table fits 80 columns: text = share of frames read exactly,
+    # flick = label changes per second on a still digit, false = digits per empty frame
+    for col in ("frames", "digits", "prec%", "rec%", "text%", "flick", "false", "fps"):
         t.add_column(col, justify="right", no_wrap=True)
     for r in res["clips"] + [dict(res["overall"], clip="overall")]:
         t.add_row(r["clip"], str(r["frames"]), str(r["digits"]), _pct(r["precision"]), _pct(r["recall"]),
