@@ -145,6 +145,11 @@ def run_sweep(settings, workers: int, run_dir: Path) -> None:
         s = engine.summary(study, settings)
         bar.update(task, completed=s["done"], info=info(s))
     paths = report.write(study, run_dir)
+    if settings.prune:
+        c = report.compute(report.rows(study))
+        if c["epochs_configured"]:
+            say(f"pruning: {c['epochs_run']} of {c['epochs_configured']} configured epochs trained "
+                f"({100 * c['epochs_saved_fraction']:.0f}% saved) over {c['finished']} finished configurations")
     if interrupted or s["done"] < s["total"]:
         say(f"stopped with {s['done']}/{s['total']} configurations done; run the same command to resume")
         if interrupted:

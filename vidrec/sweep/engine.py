@@ -308,6 +308,8 @@ def make_objective(settings: Settings, data, on_epoch=None, on_batch=None):
             trial.set_user_attr("training", training.as_dict())
             trial.set_user_attr("seed", training.seed)
             trial.set_user_attr("worker", f"{os.uname().nodename}:{os.getpid()}")
+            if "failed_reason" in trial.user_attrs:  # copied from the failed trial this one retries
+                trial.set_user_attr("failed_reason", None)
             other = superseded_by(trial.study, trial, key)
             if other is not None:
                 trial.set_user_attr("superseded_by", other)

@@ -180,7 +180,7 @@ def write(study, out_dir: str | Path) -> dict[str, Path]:
     paths["summary"] = write_json(out_dir / "summary.json", {
         "study": study.study_name, "verdict": v, "top5": [_short(r) for r in rs[:5] if r["state"] == "COMPLETE"],
         "done": sum(r["state"] != "PENDING" for r in rs), "total": len(rs), "main_effects": effects,
-        **_compute(rs),
+        **compute(rs),
     })
     top5 = [dict(r, configuration=describe(r)) for r in rs if r["state"] == "COMPLETE"][:5]
     paths["top5_csv"] = write_text(out_dir / "top5.csv", _csv(top5, ["rank", "trial", "test_accuracy", "train_accuracy", "configuration", "parameters", "cpu_seconds"]))
@@ -199,14 +199,14 @@ def _short(r: dict) -> dict:
     return {k: r[k] for k in COLUMNS if k in r}
 
 
-def _compute(rs: list[dict]) -> dict:
+def compute(rs: list[dict]) -> dict:
     """Epochs and CPU seconds spent, and what the configured epochs would have cost (pruning's saving)."""
     fin = [r for r in rs if r["state"] != "PENDING"]
     run = sum(r["epochs_run"] or 0 for r in fin)
     full = sum(int(r["epochs"]) for r in fin)
     cpu = sum(r["cpu_seconds"] or 0 for r in fin)
     wall = sum(r["train_seconds"] or 0 for r in fin)
-    return {"epochs_run": run, "epochs_configured": full, "epochs_saved_fraction": (1 - run / full) if full else None,
+    return {"finished": len(fin), "epochs_run": run, "epochs_configured": full, "epochs_saved_fraction": (1 - run / full) if full else None,
             "cpu_seconds": cpu, "train_seconds": wall}
 
 
