@@ -173,7 +173,7 @@ def load_features(upto: str = "conv1_2", weights: str | os.PathLike | None = Non
 
     model = build_features(upto)
     if weights is not None and random_init:
-        raise VidrecError("give either weights or random init, not both")
+        raise VidrecError("a weights file and random init exclude each other; give one of them")
     if random_init:
         g = torch.Generator().manual_seed(seed)
         with torch.no_grad():

@@ -80,7 +80,10 @@ def experiment_filterbanks(
     from vidrec.cli.ui import console, progress, say
     from vidrec.cli.ui import out as stdout
     from vidrec.errors import VidrecError
+    from vidrec.filterbanks import bank_names
 
+    for b in bank or []:
+        bank_names(b)  # an unknown name fails here, before any progress bar or training
     with progress() as bar:
         task = bar.add_task("training", total=None, info="")
 
