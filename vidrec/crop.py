@@ -55,6 +55,8 @@ WORK = 192  # working resolution (long side) for the ink map and components
 # MNIST stroke width in pixels at the 20-px box scale, measured with
 # stroke_width() on the MNIST training set (see tests/test_crop.py).
 TARGET_WIDTH = 2.0
+BLUR = 0.3  # anti-aliasing blur before the reduction, in final pixels
+WIDTH_BAND = (0.8, 1.2)  # strokes thinner or thicker than this (times the target) are brought to it
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".pgm", ".ppm", ".pbm")
 
 
@@ -194,6 +196,13 @@ def _thinness(mask: np.ndarray) -> float:
 
 def _find(work: np.ndarray, dark: bool) -> np.ndarray:
     return select_symbol(threshold_ink(ink_map(work, dark), min_contrast=12.0))
+
+
+def _spans(mask: np.ndarray) -> bool:
+    """Whether the mask reaches across the whole picture (a bold symbol in a tight crop, not a sheet)."""
+    x0, y0, x1, y1 = _bbox(mask)
+    h, w = mask.shape
+    return x1 - x0 >= 0.95 * w and y1 - y0 >= 0.95 * h
 
 
 def _blob(mask: np.ndarray) -> bool:
@@ -355,10 +364,10 @@ def render(mask: np.ndarray, target_width: float = TARGET_WIDTH) -> np.ndarray:
     w = stroke_width(m)
     want = target_width * px
     m = np.pad(m, int(want) + 2)
-    if w < 0.8 * want:
+    if w < WIDTH_BAND[0] * want:
         m = cv2.dilate(m, _disk((want - w) / 2))
-    elif w > 1.6 * want:
-        r = (w - 1.3 * want) / 2
+    elif w > WIDTH_BAND[1] * want:
+        r = (w - WIDTH_BAND[1] * want) / 2
         er = cv2.erode(m, _disk(r))
         # never erode a piece away entirely
         if er.sum() > 0.3 * m.sum():
@@ -369,7 +378,7 @@ def render(mask: np.ndarray, target_width: float = TARGET_WIDTH) -> np.ndarray:
     h, w_ = m.shape
     s = BOX / max(h, w_)
     size = (max(1, round(w_ * s)), max(1, round(h * s)))
-    small = cv2.resize(cv2.GaussianBlur(m, (0, 0), 0.3 * px), size, interpolation=cv2.INTER_AREA)
+    small = cv2.resize(cv2.GaussianBlur(m, (0, 0), BLUR * px), size, interpolation=cv2.INTER_AREA)
     small = np.clip(small, 0, 1)
     out = np.zeros((SIZE, SIZE), np.float32)
     # centre of mass of the small image goes to the centre of the 28x28
@@ -410,7 +419,7 @@ def _symbol_mask(gray: np.ndarray, depth: int = 0) -> np.ndarray:
     work, s = _resize_long(gray, WORK)
     dark = dark_ink_prior(work) >= 0
     mask = _find(work, dark)
-    if depth == 0 and _blob(mask):
+    if depth == 0 and _blob(mask) and not _spans(mask):
         x0, y0, x1, y1 = _bbox(mask)
         mx, my = 0.03 * (x1 - x0), 0.03 * (y1 - y0)
         X0, Y0 = int((x0 + mx) / s), int((y0 + my) / s)
