@@ -2,14 +2,20 @@
 
 The seed froze Gabor, Laplacian and Gaussian banks in conv1 and got 11%, 93%
 and 96% on MNIST. A frozen first layer fails for reasons the rest of the
-network cannot undo, because it cannot rescale or re-bias what it never sees:
+network cannot undo, because it cannot rescale or re-bias what it never sees.
+"11%" is the signature of a network that learned nothing: it answers one class
+and 11.35% of the MNIST test digits are "1"s. Three ways to get exactly that,
+each reproduced here (one epoch on 20,000 digits, a frozen Gabor bank):
 
-* **Scale.** Unnormalised kernels (``cv2.getGaborKernel`` peaks at 1 and sums
-  to several units; a raw LoG can be ten times larger) give responses tens of
-  times larger than a learned conv1 does. With the default one-cycle AdamW at
-  lr 0.01 the first steps of conv2 then blow up, the loss goes to NaN and the
-  network predicts one class: 11.35% is exactly the share of "1"s in the MNIST
-  test set. Far too small a scale starves conv2 the other way.
+* **Dead units.** A frozen bias below every response: max-pool + ReLU outputs
+  0 everywhere, no signal and no gradient reach conv2, and nothing downstream
+  can revive the layer: 11.35% with the default AdamW and with SGD alike.
+* **Scale, with plain SGD** (the seed's lr 0.01, momentum 0.5). Responses 300x
+  too large (RMS ~160, easy with unnormalised ``cv2.getGaborKernel`` or raw
+  LoG values on 0-255 input) blow up the first steps: 11.2%. 100x too small
+  (RMS 0.005) starve conv2 of gradient: 11.35%. AdamW normalises its steps and
+  tolerates scale far better (86% at RMS 160), but still learns best near the
+  scale a trained first layer has (96.5% at RMS 0.5 in the same epoch).
 * **Polarity after ReLU.** SeedNet applies max-pool then ReLU to conv1, so a
   frozen filter passes only the *positive* half of its response. A zero-mean
   filter with bias 0 is silent on blank paper (good) but one that exists in one
@@ -17,14 +23,12 @@ network cannot undo, because it cannot rescale or re-bias what it never sees:
   of the other polarity. So each bank carries the filters it needs in both
   signs (edge detectors every 60 degrees over the full circle; LoG and
   derivative filters as +/- pairs).
-* **Bias / dead units.** A frozen bias that is wrong for the input's
-  background either kills a unit (always negative -> ReLU gives 0, no gradient,
-  nothing downstream can revive it) or makes it a constant. The bias here is
+* **Bias.** A frozen bias that is wrong for the input's background either
+  kills a unit (above) or makes it a constant. The bias here is
   chosen so that blank paper gives exactly zero: ``b = -background * sum(w)``,
   where ``background`` is the normalised value of an empty pixel. For the
   zero-mean filters that is 0; for the Gaussian smoothers it turns them into
   "how much ink is here" detectors instead of "how bright is the paper".
-
 * **Scale within the bank.** Unit L2 norm is not enough: MNIST ink is smooth
   (neighbouring pixels are strongly correlated), so a unit-norm smoother
   answers ten times louder than a unit-norm 3x3 Laplacian, and the quiet
