@@ -132,3 +132,22 @@ def test_a_dead_first_layer_learns_nothing(mnist):
         model.conv1.bias.fill_(-5.0)  # below every response: ReLU(max-pool) is 0 everywhere
     acc = _short_training(model, mnist, n=3000)
     assert acc < 0.2
+
+
+def test_the_seeds_sgd_learns_nothing_when_the_bank_scale_is_far_off(mnist):
+    """The seed's other 11%: with plain SGD (lr 0.01, momentum 0.5) a bank 300x too loud or 100x too quiet fails."""
+    from vidrec.training import TrainConfig, evaluate, fit
+
+    x, y, xt, yt = mnist
+    sgd = TrainConfig(optimizer="sgd", lr=0.01, momentum=0.5, schedule="constant", batch_size=64, epochs=1)
+    acc = {}
+    for gain in (300.0, 0.01, 1.0):
+        torch.manual_seed(0)
+        model = fb.apply_bank(SeedNet(), "gabor")
+        with torch.no_grad():
+            model.conv1.weight.mul_(gain)
+            model.conv1.bias.mul_(gain)
+        fit(model, (x[:6000], y[:6000]), None, sgd)
+        acc[gain] = evaluate(model, xt[:2000], yt[:2000])[1]
+    assert acc[300.0] < 0.2 and acc[0.01] < 0.2, acc
+    assert acc[1.0] > 0.45, acc  # the normalised bank learns under the very same SGD
