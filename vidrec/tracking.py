@@ -62,11 +62,14 @@ class Tracker:
     """``update(boxes, probs) -> tracks`` (one per detection, in the same order)."""
 
     def __init__(self, history: int = 8, max_missed: int = 3, min_iou: float = 0.25,
-                 max_shift: float = 0.9):
+                 max_shift: float = 0.9, swap_iou: float = 0.0):
         self.history = history
         self.max_missed = max_missed
         self.min_iou = min_iou
         self.max_shift = max_shift  # centre distance fallback, in heights
+        # one sure frame of another symbol whose box overlaps the old one less than this
+        # restarts the vote (a card swapped in a single-symbol box); 0: always wait two frames
+        self.swap_iou = swap_iou
         self.tracks: list[Track] = []
         self._next = 1
 
@@ -140,7 +143,9 @@ class Tracker:
                 t = self.tracks[match[d]]
                 p = probs[d]
                 if t.label >= 0 and int(np.argmax(p)) != t.label and p.max() >= 0.9 and p[t.label] < 0.05:
-                    t.disagree += 1
+                    # a new shape (the box changed) is evidence enough at once
+                    t.disagree += 2 if (self.swap_iou and iou_matrix(boxes[d:d + 1], t.box[None])[0, 0]
+                                        < self.swap_iou) else 1
                 else:
                     t.disagree = 0
                 if t.disagree >= 2:

@@ -60,7 +60,8 @@ class SingleDigit(Recognizer):
         self.box_segmenter = Segmenter(work_width=192, kernel_frac=0.12, max_height_frac=0.95,
                                        max_aspect=1.6, max_touching=6)
         self.view_segmenter = Segmenter()
-        self.tracker = Tracker(history=int(_num("history", history, 1, 100)), max_missed=2, max_shift=1.5)
+        self.tracker = Tracker(history=int(_num("history", history, 1, 100)), max_missed=2, max_shift=1.5,
+                               swap_iou=0.7)
         self.state = ""  # what the box holds: "", "digit", "several", "unsure"
         self.last_crop: np.ndarray | None = None
 
