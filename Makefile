@@ -20,7 +20,8 @@ data: install
 	$(BIN)/vidrec data fetch all
 
 demo: install
-	$(BIN)/vidrec predict ../shared/data/digits
+	$(BIN)/vidrec run recordings/sheet_still.mp4 --plugin multidigit --out out/demo/sheet_still.mp4 --jsonl out/demo/sheet_still.jsonl
+	@echo "annotated video: out/demo/sheet_still.mp4   per-frame results: out/demo/sheet_still.jsonl"
 
 test: install data
 	$(BIN)/python -m pytest -q

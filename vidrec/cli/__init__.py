@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "vidrec.cli.mnist",
     "vidrec.cli.predict",
     "vidrec.cli.video",
+    "vidrec.cli.recordings",
     "vidrec.cli.greek",
     "vidrec.cli.analyze",
     "vidrec.cli.sweep",
