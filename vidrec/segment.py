@@ -43,7 +43,7 @@ from vidrec.types import Frame, Region
 class SegmenterConfig:
     """The segmenter's knobs; lengths are in full-frame pixels unless named ``_frac``."""
 
-    work_width: int = 320  # binarise on a frame reduced to at most this width
+    work_width: int = 480  # binarise on a frame reduced to at most this width
     polarity: str = "dark"  # "dark": dark ink on light paper; "light": light strokes on dark
     kernel_frac: float = 0.045  # closing kernel, as a share of the frame's width (> stroke width)
     contrast_abs: float = 20.0  # ink is at least this many grey levels darker than its background
@@ -67,7 +67,7 @@ class SegmenterConfig:
     # darker surfaces; 0 turns the test off
     min_paper_level: float = 80.0  # and at least this grey level (a camera exposes for the sheet)
     min_peak_contrast: float = 0.2  # the darkest ink is at least this share darker than its paper
-    border: int = 2  # symbols touching the frame border (cut off) are dropped
+    border: int = 4  # symbols within this many px of the frame border (cut off) are dropped
     max_components: int = 400  # clutter guard: keep the largest this many
     max_regions: int = 64
     max_touching: int = 3  # a wider run of touching marks is text or texture: dropped whole
