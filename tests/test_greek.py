@@ -254,6 +254,25 @@ def test_plugin_reads_greek_letters_in_a_recording(tmp_path):
     assert any(set(r["text"].split()) & set(ABG) for r in rows)
 
 
+@pytest.mark.slow
+def test_plugin_reports_next_to_nothing_on_frames_without_letters(tmp_path):
+    """recordings/empty.mp4: blank paper, clutter, a face, clothing, printed text."""
+    from vidrec import modelstore
+
+    clip = Path(__file__).resolve().parents[1] / "recordings" / "empty.mp4"
+    if not clip.exists():
+        pytest.skip(f"{clip} is absent")
+    try:
+        modelstore.resolve("greek")
+    except VidrecError:
+        pytest.skip("models/greek.safetensors is absent")
+    jsonl = tmp_path / "empty.jsonl"
+    res = CliRunner().invoke(app, ["run", str(clip), "--plugin", "greek", "--jsonl", str(jsonl)])
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    assert sum(1 for r in rows if r["predictions"]) <= 0.05 * len(rows)
+
+
 def test_plugin_is_registered_and_labels_letters_with_greek_glyphs():
     from vidrec import plugins
 

@@ -19,10 +19,13 @@ from vidrec.hookspecs import hookimpl
 
 __version__ = "0.1.0"
 
-# The model's own "none of these" score already takes the probability mass of
-# symbols unlike every letter; on 10 new writers 0.5 keeps 91% of alpha/beta/gamma
-# right and turns down 88% of their other letters (vidrec eval greek).
-DEFAULT_MIN_CONFIDENCE = 0.5
+# The model's "none of these" score already takes the probability mass of symbols
+# unlike every letter. In video the crops are rougher and there is more that is no
+# letter: measured with `vidrec run --plugin greek --min-confidence C`, 0.5 reported
+# an alpha on 11 of 60 frames of recordings/empty.mp4 (printed text) and 5 "letters"
+# per frame on recordings/sheet_still.mp4 (digits); 0.7 reported 1 and 1, and kept
+# 124 of 180 letter sightings on a generated clip of real alpha/beta/gamma (142 at 0.5).
+DEFAULT_MIN_CONFIDENCE = 0.7
 
 
 def _factory(model: str = "greek", min_confidence=None, **options):

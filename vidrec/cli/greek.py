@@ -206,10 +206,13 @@ def eval_greek(
     known = [i for i, n in enumerate(ds.label_names) if n in info.classes]
     cm = np.array(res["confusion_matrix"])
     files = [plots.confusion_matrix_png(cm, info.classes, out / "confusion_matrix.png", title=f"{model} on {data.name}")]
-    labels = [f"{res['predicted'][i]} {res['confidence'][i]:.2f}" for i in known]
-    files.append(plots.prediction_grid_png([ds.images[i] for i in known], labels, out / "predictions.png",
-                                           truth=None, ncols=min(12, len(known)),
-                                           title=f"{model}: predictions on {data.name} ({res['accuracy']:.1%})"))
+    # the seed's figure: each image with its prediction (and confidence); red where wrong
+    titles = [f"{res['predicted'][i]} {res['confidence'][i]:.2f}"
+              + ("" if res["predicted"][i] == res["truth"][i] else f" (true {res['truth'][i]})") for i in known]
+    colors = ["black" if res["predicted"][i] == res["truth"][i] else "red" for i in known]
+    files.append(plots.image_grid_png([ds.images[i] for i in known], out / "predictions.png", titles,
+                                      ncols=min(12, len(known)), title_colors=colors,
+                                      title=f"{model}: predictions on {data.name} ({res['accuracy']:.1%})\n"))
     wrong = [i for i in known if res["predicted"][i] != res["truth"][i]]
     if wrong:
         files.append(plots.prediction_grid_png([ds.images[i] for i in wrong], [res["predicted"][i] for i in wrong],
@@ -287,3 +290,4 @@ def eval_greek_writers(
         note = "" if row["writers"] > 1 else " (one writer: never seen when held out)"
         t.add_row(row["class"], str(row["n"]), str(row["writers"]), f"{row['accuracy']:.2%}{note}")
     stdout.print(t)
+    stdout.print(f"letters written by 2 or more writers: {res['overall_multi_writer']:.2%} of {res['n_multi_writer']}")
