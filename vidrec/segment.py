@@ -300,7 +300,11 @@ class Segmenter:
             y1 = int((st[:, 1] + st[:, 3]).max())
             gh = y1 - y0
             if gh * s < cfg.min_height or gh * s > cfg.max_height_frac * H:
+                if 0.6 * cfg.min_height <= gh * s < cfg.min_height and (x1 - x0) <= 3 * gh:
+                    rejected.append(fbox(x0, y0, x1 - x0, gh))  # small letters are context too
                 continue
+            if len(g) > 1 and st[:, 3].max() < 0.5 * gh:
+                continue  # only dots and dashes (nostrils, a weave), no stroke spans the symbol
             sub = np.isin(labels[y0:y1, x0:x1], ids[g]).view(np.uint8) if len(g) > 1 else (
                 labels[y0:y1, x0:x1] == ids[g[0]]).view(np.uint8)
             pieces = [(0, x1 - x0)]

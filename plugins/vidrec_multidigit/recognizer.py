@@ -114,11 +114,17 @@ class MultiDigit(Recognizer):
         bad = np.concatenate([~sure, np.ones(len(rejected), bool)])
         drop = np.zeros(len(boxes), bool)
         n = len(boxes)
+        heights = np.array([b[3] for b in allb], float)
         for w in reading.words(allb, self.space):
             if len(w) < 2:
                 continue
             share = bad[w].mean()
-            if share > 0.5 or (len(w) >= 3 and share >= self.word_reject):
+            # printed words mix x-height letters with taller ones (o, r beside l, d, H);
+            # the digits of a handwritten number are about one height
+            hw = heights[w]
+            short = int((hw < 0.72 * hw.max()).sum())
+            mixed = len(w) >= 3 and short >= 1 and int((hw >= 0.9 * hw.max()).sum()) >= 1 and short >= 0.3 * len(w)
+            if share > 0.5 or (len(w) >= 3 and share >= self.word_reject) or mixed:
                 for k in w:
                     if k < n:
                         drop[k] = True
