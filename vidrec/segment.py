@@ -202,7 +202,8 @@ class Segmenter:
         return fixed
 
     @staticmethod
-    def _same_pen(g: list[int], stats: np.ndarray, b: "Binarised") -> list[int]:
+    def _same_pen(g: list[int], stats: np.ndarray, ids: np.ndarray, labels: np.ndarray,
+                  b: "Binarised") -> list[int]:
         """Drop strokes of a group that are far fainter than its darkest one.
 
         One pen leaves one darkness: a shadow or shading (a nose beside nostrils,
@@ -212,9 +213,12 @@ class Segmenter:
         for i in g:
             x, y, w, h = (int(v) for v in stats[i, :4])
             paper = float(b.background[y:y + h, x:x + w].mean())
-            peaks.append((paper - float(b.small[y:y + h, x:x + w].min())) / max(1.0, paper))
+            own = labels[y:y + h, x:x + w] == ids[i]
+            # the stroke's typical darkness (its median), not its darkest pixel, which
+            # a shadow can borrow from the dark mark it runs into
+            peaks.append((paper - float(np.median(b.small[y:y + h, x:x + w][own]))) / max(1.0, paper))
         top = max(peaks)
-        return [i for i, pk in zip(g, peaks) if pk >= 0.5 * top]
+        return [i for i, pk in zip(g, peaks) if pk >= 0.65 * top]
 
     def _valley_split(self, sub: np.ndarray) -> list[tuple[int, int]]:
         """A box wide for one symbol but not for two: cut only at a deep, central valley.
@@ -293,7 +297,7 @@ class Segmenter:
         ink_integral = None
         for g in self._groups(stats):
             if len(g) > 1:
-                g = self._same_pen(g, stats, b)
+                g = self._same_pen(g, stats, ids, labels, b)
             st = stats[g]
             x0, y0 = int(st[:, 0].min()), int(st[:, 1].min())
             x1 = int((st[:, 0] + st[:, 2]).max())
