@@ -16,7 +16,7 @@ from vidrec.types import Frame, Prediction, Region
 
 PALETTE = [(0, 200, 0), (255, 160, 0), (0, 160, 255), (200, 0, 200), (0, 220, 220), (60, 60, 255)]
 
-SEGMENTER_DEFAULTS = {"max_aspect": 2.5, "valley_aspect": 2.5}
+SEGMENTER_DEFAULTS = {"max_aspect": 1.9, "valley_aspect": 1.9}
 
 GREEK = {
     "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "zeta": "ζ", "eta": "η",
