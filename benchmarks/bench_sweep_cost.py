@@ -55,12 +55,17 @@ def main() -> None:
     ap.add_argument("--measured", help="a sweep's results.csv to compare with")
     ap.add_argument("--workers", type=int, nargs="*", default=[1, 2, 8, 16, 64])
     ap.add_argument("--out", help="write the per-shape costs as JSON here")
+    ap.add_argument("--costs", help="reuse the per-shape costs an earlier run wrote with --out")
     args = ap.parse_args()
     torch.set_num_threads(1)
     g = gridmod.SEED_GRID
     arch = ("conv_channels", "conv_kernel_size", "pool_kernel_size", "pool_stride", "hidden_layers")
     shapes = {}
-    for combo in __import__("itertools").product(*(g[a] for a in arch)):
+    if args.costs:
+        shapes = json.load(open(args.costs))["shapes"]
+        for s in shapes.values():
+            s["step"] = {int(b): v for b, v in s["step"].items()}
+    for combo in [] if args.costs else __import__("itertools").product(*(g[a] for a in arch)):
         cfg = dict(zip(arch, combo), dropout_rate=0.1, activation="ReLU")
         key = json.dumps(combo)
         shapes[key] = {

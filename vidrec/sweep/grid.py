@@ -162,7 +162,7 @@ def fractional_design(grid: dict[str, list], runs: int = 64) -> list[dict]:
         raise VidrecError("a fractional design needs every setting to have one or two values")
     m = runs.bit_length() - 1
     if runs < 2 or 2**m != runs:
-        raise VidrecError(f"--design runs must be a power of two, got {runs}")
+        raise VidrecError(f"--fraction must be a power of two, got {runs}")
     k = len(factors)
     if m >= k:
         return configurations(grid)
