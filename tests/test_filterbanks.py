@@ -151,3 +151,15 @@ def test_the_seeds_sgd_learns_nothing_when_the_bank_scale_is_far_off(mnist):
         acc[gain] = evaluate(model, xt[:2000], yt[:2000])[1]
     assert acc[300.0] < 0.2 and acc[0.01] < 0.2, acc
     assert acc[1.0] > 0.45, acc  # the normalised bank learns under the very same SGD
+
+
+def test_derivative_names_say_what_the_correlation_computes():
+    """Conv2d correlates: the filter named d/dx must answer positively where the image brightens to the right."""
+    w = fb.make_bank("gaussian")
+    names = fb.bank_names("gaussian")
+    ramp = torch.zeros(1, 1, 9, 9)
+    ramp[..., 5:] = 1.0
+    for name, img in (("d/dx", ramp), ("d/dy", ramp.transpose(2, 3))):
+        k = w[names.index(name)][None]
+        assert F.conv2d(img, k)[0, 0, 2, 2] > 0.1, name
+        assert F.conv2d(img, -k)[0, 0, 2, 2] < -0.1

@@ -164,7 +164,9 @@ def _gaussian_bank() -> list[tuple[str, np.ndarray]]:
     s = 1.0
     out = [("gaussian σ=0.8", gaussian_kernel(0.8)), ("gaussian σ=1.5", gaussian_kernel(1.5))]
     gx, gy = gaussian_derivative(s, (1, 0)), gaussian_derivative(s, (0, 1))
-    out += [("d/dx", gx), ("-d/dx", -gx), ("d/dy", gy), ("-d/dy", -gy)]
+    # Conv2d correlates: the kernel dG/dx (positive on the left) computes -dI/dx
+    # of the smoothed image, so that is its name; the sign pair covers both.
+    out += [("-d/dx", gx), ("d/dx", -gx), ("-d/dy", gy), ("d/dy", -gy)]
     gxx, gyy, gxy = (gaussian_derivative(s, o) for o in ((2, 0), (0, 2), (1, 1)))
     out += [("-d²/dx²", -_zero_mean(gxx)), ("-d²/dy²", -_zero_mean(gyy)), ("d²/dxdy", gxy), ("-d²/dxdy", -gxy)]
     return out
