@@ -288,7 +288,7 @@ def filterbank_experiment(out_dir: str | os.PathLike, epochs: int | None = None,
         w = model.conv1.weight.detach()
         frozen = bool(torch.equal(w, filterbanks.make_bank(b))) if b != "learned" else False
         layer = first_layer(model)
-        title = (f"first layer: {b} ({'fixed, frozen' if b != 'learned' else 'learned, after training'}); "
+        title = (f"first layer: {b} ({'fixed, frozen' if b != 'learned' else 'after training'}); "
                  f"test accuracy {card['test_accuracy']:.2%}")
         names = filterbanks.bank_names(b) if b != "learned" else None
         png = filters_png(layer.weights, out / f"bank_{b}.png", title, names)
