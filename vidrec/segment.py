@@ -334,6 +334,7 @@ class Segmenter:
                 bx0, by0 = x0 + a + px0, y0 + py0
                 bw, bh = px1 - px0, py1 - py0
                 if bh * s < cfg.min_height:
+                    bad_piece = True
                     continue
                 aspect = bw / bh
                 if aspect < cfg.min_aspect or aspect > cfg.max_aspect:
@@ -400,6 +401,7 @@ class Segmenter:
                     "aspect": round(aspect, 3), "density": round(density, 3),
                     "stroke": round(stroke * s, 2), "ring_ink": round(float(ring_ink), 3),
                     "strokes": len(g), "split": len(pieces) > 1, "paper": round(contrast, 1),
+                    "group": int(ids[g[0]]),  # pieces cut from one touching run share it
                     "dark_ring": round(float(dark_ring), 3), "peak": round(peak, 3),
                     "_mask": piece, "_work": (bx0, by0, bw, bh),
                 }))

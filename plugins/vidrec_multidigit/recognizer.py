@@ -89,7 +89,17 @@ class MultiDigit(Recognizer):
             self.tracker.update(np.zeros((0, 4)), probs)
             return []
         boxes = [r.box for r in regions]
-        drop = self._printed_text(boxes, probs.max(axis=1) >= self.min_confidence)
+        sure = probs.max(axis=1) >= self.min_confidence
+        drop = self._printed_text(boxes, sure)
+        # pieces cut from one touching run stand or fall together: if one of them is not
+        # surely a digit, the run was letters or a scribble, not digits that touch
+        runs: dict[int, list[int]] = {}
+        for k, r in enumerate(regions):
+            if r.extra.get("split"):
+                runs.setdefault(r.extra.get("group", -1), []).append(k)
+        for ks in runs.values():
+            if not sure[ks].all():
+                drop[ks] = True
         keep = np.flatnonzero(~drop)
         tracks = self.tracker.update(np.asarray(boxes, np.float64)[keep], probs[keep])
         preds = []
