@@ -377,7 +377,7 @@ def responses_png(maps: np.ndarray, image_rgb: np.ndarray, path, title: str, nco
         tiles.append(cmap(m / hi if hi > 0 else m)[..., :3].astype(np.float32))
     sheet, corners = _mosaic(tiles, ncols, gap=4)
     h, w = sheet.shape[:2]
-    fig, (a0, a1) = plt.subplots(1, 2, figsize=(14, 10.5 * h / w + 0.9), width_ratios=[1, 3])
+    fig, (a0, a1) = plt.subplots(1, 2, figsize=(14, 10.5 * h / w + 0.9), width_ratios=[1, 3], layout="constrained")
     a0.imshow(image_rgb)
     a0.set_title("input", fontsize=9)
     a0.axis("off")
