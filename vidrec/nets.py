@@ -44,7 +44,16 @@ def register_architecture(name: str, factory: Callable[..., nn.Module]) -> None:
     ARCHITECTURES[name] = factory
 
 
+# Architectures defined in other core modules, imported on first use so that
+# loading a model file never depends on what the caller happened to import.
+LAZY_ARCHITECTURES = {"greeknet": "vidrec.transfer", "greekensemble": "vidrec.transfer"}
+
+
 def build(arch: str, **kwargs) -> nn.Module:
+    if arch not in ARCHITECTURES and arch in LAZY_ARCHITECTURES:
+        import importlib
+
+        importlib.import_module(LAZY_ARCHITECTURES[arch])
     try:
         factory = ARCHITECTURES[arch]
     except KeyError:
