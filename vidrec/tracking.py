@@ -62,7 +62,7 @@ class Tracker:
     """``update(boxes, probs) -> tracks`` (one per detection, in the same order)."""
 
     def __init__(self, history: int = 8, max_missed: int = 3, min_iou: float = 0.25,
-                 max_shift: float = 0.9, swap_iou: float = 0.0):
+                 max_shift: float = 0.9, swap_iou: float = 0.0, decay: float = 0.8):
         self.history = history
         self.max_missed = max_missed
         self.min_iou = min_iou
@@ -70,6 +70,7 @@ class Tracker:
         # one sure frame of another symbol whose box overlaps the old one less than this
         # restarts the vote (a card swapped in a single-symbol box); 0: always wait two frames
         self.swap_iou = swap_iou
+        self.decay = decay  # weight of a look one frame older
         self.tracks: list[Track] = []
         self._next = 1
 
@@ -169,9 +170,11 @@ class Tracker:
             while len(t.probs) > self.history:
                 t.probs.popleft()
             hist = np.asarray(t.probs)
-            # confidence-weighted vote: a sure look counts more than a doubtful one
-            t.label = int(np.argmax((hist * hist.max(axis=1, keepdims=True)).sum(axis=0)))
-            t.confidence = float(hist[:, t.label].mean())
+            # confidence-weighted vote: a sure look counts more than a doubtful one, a recent
+            # look more than an old one (a digit coming into view sharpens as it settles)
+            w = hist.max(axis=1) * self.decay ** np.arange(len(hist) - 1, -1, -1)
+            t.label = int(np.argmax((hist * w[:, None]).sum(axis=0)))
+            t.confidence = float((hist[:, t.label] * w).sum() / max(w.sum(), 1e-9))
             result.append(t)
         keep = []
         for t in self.tracks:
