@@ -268,6 +268,9 @@ def eval_greek_writers(
 
     if data is None:
         raise VidrecError(f"--data DIR is required; {letters.FILES_LAYOUT_HELP}")
+    if letters.detect_layout(letters._check_root(data)) != "files":
+        raise VidrecError(f"{data}: looks like one folder per letter; holding writers out needs "
+                          f"<writer>/<letter>_<n>.<ext> files (one sub-folder per writer)")
     ds = _load(data, "files", "images")
     if len(set(ds.writers)) < 2:
         raise VidrecError(f"{data}: needs at least 2 writer folders to hold writers out")
