@@ -444,6 +444,11 @@ class Segmenter:
             stroke = ((ink > thr) & (own > 0)).view(np.uint8)
         else:
             stroke = work_mask
+        # A margin of empty paper round the symbol: the crop function treats marks that
+        # hug its picture's border as sheet edges, and this crop is tight by construction.
+        m = max(2, int(0.15 * max(w, h)))
+        stroke = cv2.copyMakeBorder(stroke, m, m, m, m, cv2.BORDER_CONSTANT, value=0)
+        g = cv2.copyMakeBorder(g, m, m, m, m, cv2.BORDER_REPLICATE)
         return normalize_crop(g, mask=stroke * 255)
 
 
