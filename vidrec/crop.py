@@ -186,6 +186,26 @@ def dark_ink_prior(gray: np.ndarray) -> float:
     return float((med - lo) - (hi - med)) / max(float(hi - lo), 1.0)
 
 
+def _polarity(work: np.ndarray) -> bool:
+    """True for dark strokes on light paper, from the whole picture and its centre.
+
+    The whole picture's histogram is right unless a darker scene around a
+    light sheet outnumbers the paper; then the centre (where a photographed
+    symbol sits) is almost pure paper and ink, and its histogram is nearly
+    one-sided. The centre overrules the whole only when it is that clear, since
+    the centre of a tight crop of a bold symbol is mostly ink.
+    """
+    whole = dark_ink_prior(work)
+    h, w = work.shape
+    centre = work[h // 4 : h - h // 4, w // 4 : w - w // 4]
+    if centre.size < 64:
+        return whole >= 0
+    mid = dark_ink_prior(centre)
+    if (mid >= 0) != (whole >= 0) and abs(mid) >= 0.85:
+        return mid >= 0
+    return whole >= 0
+
+
 def _thinness(mask: np.ndarray) -> float:
     """Stroke width over the symbol's size: about 0.1 for writing, near 1 for a blob."""
     bb = _bbox(mask)
@@ -196,6 +216,13 @@ def _thinness(mask: np.ndarray) -> float:
 
 def _find(work: np.ndarray, dark: bool) -> np.ndarray:
     return select_symbol(threshold_ink(ink_map(work, dark), min_contrast=12.0))
+
+
+def _largest(mask: np.ndarray) -> np.ndarray:
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if n <= 2:
+        return mask
+    return (lab == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))).astype(np.uint8)
 
 
 def _spans(mask: np.ndarray) -> bool:
@@ -278,8 +305,23 @@ def select_symbol(mask: np.ndarray) -> np.ndarray:
     areas = stats[1:, cv2.CC_STAT_AREA].astype(np.float64)
     hug_px = np.bincount(lab[band].ravel(), minlength=n)[1:]
     hug = hug_px / np.maximum(areas, 1)
-    # dominant-side length: a line along the border is long and hugs
-    frame_like = hug > 0.4
+    frame_like = hug > 0.4  # a thin line along the border: paper edge, frame
+    # a thick strip along the border (the dark scene between a sheet and the
+    # picture's edge): most of it lies within its own thickness of the border
+    ring = np.zeros((h, w), bool)
+    ring[0] = ring[-1] = True
+    ring[:, 0] = ring[:, -1] = True
+    touching = np.bincount(lab[ring].ravel(), minlength=n)[1:] > 0
+    if touching.any():
+        dt = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3)
+        half = np.zeros(n, np.float32)
+        np.maximum.at(half, lab.ravel(), dt.ravel())
+        yy, xx = np.mgrid[0:h, 0:w]
+        to_edge = np.minimum(np.minimum(yy, h - 1 - yy), np.minimum(xx, w - 1 - xx))
+        for i in np.where(touching)[0]:
+            sel = lab == i + 1
+            near = (to_edge[sel] < max(m, 2.5 * half[i + 1])).mean()
+            frame_like[i] |= near > 0.6
     total = areas.sum()
     cand = np.where(~frame_like & (areas >= 0.02 * total))[0]
     if len(cand) == 0:
@@ -423,15 +465,21 @@ def _symbol_mask(gray: np.ndarray, depth: int = 0) -> np.ndarray:
     if H == 0 or W == 0:
         return np.zeros((H, W), np.uint8)
     work, s = _resize_long(gray, WORK)
-    dark = dark_ink_prior(work) >= 0
+    dark = _polarity(work)
     mask = _find(work, dark)
     if depth == 0 and _blob(mask) and not _spans(mask):
-        x0, y0, x1, y1 = _bbox(mask)
+        x0, y0, x1, y1 = _bbox(_largest(mask))  # the sheet itself, not specks beside it
         mx, my = 0.03 * (x1 - x0), 0.03 * (y1 - y0)
         X0, Y0 = int((x0 + mx) / s), int((y0 + my) / s)
         X1, Y1 = int(np.ceil((x1 - mx) / s)), int(np.ceil((y1 - my) / s))
         if X1 - X0 > 4 and Y1 - Y0 > 4:
             return _symbol_mask(gray[Y0:Y1, X0:X1], depth + 1)
+    if _thinness(mask) > 0.35:
+        # no pen stroke is that fat: pieces of paper found with the wrong
+        # polarity (a sheet bigger than the background kernel); try the other
+        other = _find(work, not dark)
+        if _thinness(other) < 0.5 * _thinness(mask):
+            dark, mask = not dark, other
     bb = _bbox(mask)
     if bb is None:
         return np.zeros(work.shape, np.uint8)
