@@ -87,6 +87,21 @@ def test_output_is_mnist_like(digits):
         assert ((c > 0.05) & (c < 0.95)).sum() >= 10
 
 
+def test_target_width_is_mnists(digits):
+    """TARGET_WIDTH is MNIST's own stroke width, measured the way render() measures it."""
+    x, _ = digits
+    widths = []
+    for d in x:
+        m = (d > 127).astype(np.uint8)
+        ys, xs = np.nonzero(m)
+        m = m[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+        s = crop.BOX * 8 / max(m.shape)
+        big = cv2.resize(m.astype(np.float32), (round(m.shape[1] * s), round(m.shape[0] * s)), interpolation=cv2.INTER_LINEAR)
+        widths.append(crop.stroke_width((big > 0.5).astype(np.uint8)) / 8)
+    lo, hi = np.percentile(widths, [25, 75])
+    assert lo <= crop.TARGET_WIDTH <= hi
+
+
 def test_photo_of_mnist_digit_is_still_recognised(digits, model):
     x, y = digits
     crops = [crop.normalize_crop(photo(d, size=200 + 37 * i % 700, seed=i)) for i, d in enumerate(x)]

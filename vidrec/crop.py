@@ -15,15 +15,18 @@ brightness or polarity of the input):
    INTER_AREA keeps the ink mass of a thin pen line on a 2000-px photo (it
    becomes fainter, not gone); tiny inputs (28x28) are enlarged so morphology
    has room.
-2. Polarity from the background: the border ring and the whole image's median
-   vote on whether the paper is lighter than the ink.
+2. Polarity from the grey-level histogram: ink is the minority, so the
+   histogram's long tail points toward it (this works for a hairline covering
+   1% of a photo). The picture's centre overrules the whole when it is clearly
+   one-sided and the whole disagrees: a light sheet held in a darker scene.
 3. Ink = local background minus image (a black-hat / white-hat transform with
-   a kernel much larger than a stroke): this removes uneven light, grey or beige
-   paper, shadows and large dark surroundings (a sheet held in a darker scene,
-   a grey frame) in one go, since only structures narrower than the kernel
-   survive.
+   a kernel a quarter of the picture wide): this removes uneven light, grey or
+   beige paper, shadows and large dark surroundings in one go, since only
+   structures narrower than the kernel survive.
 4. Threshold with Otsu on the ink map plus hysteresis (weak pixels kept where
-   they touch strong ones), so faint parts of thin strokes stay.
+   they touch strong ones), so faint parts of thin strokes stay; the stroke's
+   edge is then put where the ink falls to half its local peak, so a blurred
+   stroke is not fattened.
 5. Connected components: the main stroke plus the nearby pieces of the same
    symbol (a 5's bar, a 4 in two strokes, a dot); specks and border-hugging
    lines (paper edges, frame borders) are dropped.
@@ -52,8 +55,8 @@ from vidrec.errors import VidrecError
 SIZE = 28
 BOX = 20
 WORK = 192  # working resolution (long side) for the ink map and components
-# MNIST stroke width in pixels at the 20-px box scale, measured with
-# stroke_width() on the MNIST training set (see tests/test_crop.py).
+# MNIST's median stroke width in pixels at the 20-px box scale, measured with
+# stroke_width() on MNIST digits (tests/test_crop.py checks it against MNIST).
 TARGET_WIDTH = 2.0
 BLUR = 0.3  # anti-aliasing blur before the reduction, in final pixels
 WIDTH_BAND = (0.8, 1.2)  # strokes thinner or thicker than this (times the target) are brought to it
@@ -165,13 +168,6 @@ def _resize_long(img: np.ndarray, long_side: int) -> tuple[np.ndarray, float]:
     size = (max(1, round(w * s)), max(1, round(h * s)))
     interp = cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC
     return cv2.resize(img, size, interpolation=interp), s
-
-
-def _pad_square_border(gray: np.ndarray) -> np.ndarray:
-    """The border ring (outer ~4%) of an image, flattened."""
-    h, w = gray.shape
-    m = max(1, round(0.04 * min(h, w)))
-    return np.concatenate([gray[:m].ravel(), gray[-m:].ravel(), gray[:, :m].ravel(), gray[:, -m:].ravel()])
 
 
 def dark_ink_prior(gray: np.ndarray) -> float:
