@@ -147,8 +147,9 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     elif img.dtype == np.uint16:
         img = (img.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
     elif img.dtype.kind == "f":
-        scale = 255.0 if img.size and float(np.nanmax(img)) <= 1.0 else 1.0
-        img = np.clip(np.nan_to_num(img) * scale + 0.5, 0, 255).astype(np.uint8)
+        img = np.nan_to_num(img.astype(np.float32), nan=0.0, posinf=255.0, neginf=0.0)
+        scale = 255.0 if img.size and float(img.max()) <= 1.0 else 1.0
+        img = np.clip(img * scale + 0.5, 0, 255).astype(np.uint8)
     elif img.dtype != np.uint8:
         img = np.clip(img, 0, 255).astype(np.uint8)
     if img.ndim == 3 and img.shape[2] == 1:
@@ -309,7 +310,8 @@ def select_symbol(mask: np.ndarray) -> np.ndarray:
     ring[:, 0] = ring[:, -1] = True
     touching = np.bincount(lab[ring].ravel(), minlength=n)[1:] > 0
     if touching.any():
-        dt = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3)
+        # (a mask with no background pixel at all gets huge distances: cap them)
+        dt = np.minimum(cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3), max(h, w))
         half = np.zeros(n, np.float32)
         np.maximum.at(half, lab.ravel(), dt.ravel())
         yy, xx = np.mgrid[0:h, 0:w]
