@@ -129,7 +129,7 @@ def test_train_greek_cli_writes_model_card_and_plot_and_is_perfect_on_its_exampl
 
     base = _mnist_base()
     out = tmp_path / "g.safetensors"
-    res = CliRunner().invoke(app, ["train", "greek", "--data", str(TRAIN), "--out", str(out), "--epochs", "15", "--ensemble", "1",
+    res = CliRunner().invoke(app, ["train", "greek", "--data", str(TRAIN), "--out", str(out), "--epochs", "15", "--ensemble", "2",
                                    "--base", base])
     assert res.exit_code == 0, res.output
     card = json.loads(out.with_suffix(".json").read_text())

@@ -20,12 +20,14 @@ from vidrec.hookspecs import hookimpl
 __version__ = "0.1.0"
 
 # The model's "none of these" score already takes the probability mass of symbols
-# unlike every letter. In video the crops are rougher and there is more that is no
-# letter: measured with `vidrec run --plugin greek --min-confidence C`, 0.5 reported
-# an alpha on 11 of 60 frames of recordings/empty.mp4 (printed text) and 5 "letters"
-# per frame on recordings/sheet_still.mp4 (digits); 0.7 reported 1 and 1, and kept
-# 124 of 180 letter sightings on a generated clip of real alpha/beta/gamma (142 at 0.5).
-DEFAULT_MIN_CONFIDENCE = 0.7
+# unlike every letter; in video the crops are rougher and more is in view that is no
+# letter. Measured with `vidrec run --plugin greek --min-confidence C` (models/greek,
+# soft-kNN, one network): on a generated clip of six real alpha/beta/gamma (30 frames,
+# 180 sightings, none named wrong at any C) 0.5 / 0.6 / 0.7 reported 151 / 143 / 121;
+# on recordings/sheet_still.mp4 (14 digits, no letters) 4.0 / 3.1 / 1.4 "letters" a
+# frame (digits are the most letter-like things there are: a 2 passes for an alpha);
+# on recordings/empty.mp4 nothing at any of them.
+DEFAULT_MIN_CONFIDENCE = 0.6
 
 
 def _factory(model: str = "greek", min_confidence=None, **options):

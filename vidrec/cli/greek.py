@@ -71,7 +71,7 @@ def train_greek(
     reject_quantile: float = typer.Option(0.7, min=0.0, max=1.0, help="knn/ncm: the 'none of these' threshold turns "
                                           "down this share of MNIST digits."),
     base: str = typer.Option("mnist", help="The digit model to transfer from (name in models/ or a file)."),
-    ensemble: int = typer.Option(3, min=1, help="knn/ncm: average over this many MNIST networks (the base plus "
+    ensemble: int = typer.Option(1, min=1, help="knn/ncm: average over this many MNIST networks (the base plus "
                                  "ones trained here, ~20 s each on one core)."),
     layout: Layout = typer.Option(Layout.auto, help="Data layout; auto tells them apart."),
     eval_data: Path = typer.Option(None, "--eval", help="Letters by other writers (either layout): their accuracy "
@@ -250,7 +250,7 @@ def eval_greek_writers(
     unfreeze: str = typer.Option("", help="linear head: also train these layers."),
     augment: bool = typer.Option(False, "--augment/--no-augment", help="linear head: augment while training."),
     base: str = typer.Option("mnist", help="The digit model to transfer from."),
-    ensemble: int = typer.Option(3, min=1, help="As for train greek (the extra networks are trained once)."),
+    ensemble: int = typer.Option(1, min=1, help="As for train greek (the extra networks are trained once)."),
     json_out: bool = typer.Option(False, "--json", help="Print the results as JSON."),
 ) -> None:
     """Leave-one-writer-out: train on all writers but one (plus --extra), score the one left out.
