@@ -291,3 +291,31 @@ def test_real_photos_give_centred_crops(shared_data):
         cy, cx = com(c)
         assert abs(cy - 14) <= 1.0 and abs(cx - 14) <= 1.0, p
         assert 0.05 < c.mean() < 0.25, p  # MNIST's ink coverage is about 0.12
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        np.zeros((1, 1), np.uint8),
+        np.full((1, 500), 255, np.uint8),
+        np.zeros((3, 3, 3), np.uint8),
+        np.zeros((2, 2, 4), np.uint8),
+        np.full((50, 50), np.nan, np.float32),
+        np.full((40, 40), 60000, np.uint16),
+        np.random.default_rng(0).integers(0, 256, (123, 37)).astype(np.uint8),
+    ],
+    ids=["1x1", "1x500", "3x3 BGR", "BGRA 2x2", "NaN float", "uint16", "noise"],
+)
+def test_degenerate_inputs_do_not_break(image):
+    c = crop.normalize_crop(image)
+    assert c.shape == (28, 28) and np.isfinite(c).all() and 0 <= c.min() and c.max() <= 1
+
+
+def test_all_ink_mask_and_sliver_masks():
+    for m in (np.ones((5, 5), bool), np.ones((300, 2), bool)):
+        c = crop.normalize_crop(np.zeros(m.shape, np.uint8), mask=m)
+        assert c.shape == (28, 28) and c.max() > 0.5
+    # a vertical sliver stays a vertical bar ("1"), centred
+    c = crop.normalize_crop(np.zeros((300, 2), np.uint8), mask=np.ones((300, 2), bool))
+    ys, xs = np.nonzero(c > 0.5)
+    assert np.ptp(ys) >= 18 and np.ptp(xs) <= 4
