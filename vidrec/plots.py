@@ -108,7 +108,10 @@ def image_grid_png(
             ax.set_title(titles[k], fontsize=9, color=(title_colors[k] if title_colors else "black"))
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+        # leave room above the first row's captions for the figure title
+        fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / (cell * nrows + 0.4)))
+    else:
+        fig.tight_layout()
     return _save(fig, path)
 
 
