@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -106,15 +107,20 @@ def _sampler(settings: Settings, worker_index: int = 0):
             self._n_min_trials = len(self._all_grids)
             self._keys = [config_key(c) for c in settings.configs]
             self._slot = worker_index
+            # A fixed shuffle (the same in every worker and every run) so that a sweep
+            # stopped part-way has covered a random sample of its configurations, with the
+            # values of every setting roughly balanced, rather than a corner of the grid.
+            self._order = list(range(len(self._keys)))
+            random.Random(0).shuffle(self._order)
 
         def before_trial(self, study, trial):
             if trial.params or "grid_id" in trial.system_attrs or "fixed_params" in trial.system_attrs:
                 return
             st = grid_status(study, settings)
-            free = [i for i, k in enumerate(self._keys) if k not in st.done and k not in st.taken]
+            free = [i for i in self._order if self._keys[i] not in st.done and self._keys[i] not in st.taken]
             if not free:
-                free = [i for i, k in enumerate(self._keys) if k not in st.done] or list(range(len(self._keys)))
-            # In the sweep's order, so that two sweeps of the same configurations (with and
+                free = [i for i in self._order if self._keys[i] not in st.done] or list(self._order)
+            # In that order, so that two sweeps of the same configurations (with and
             # without --prune) cover the same ones first; worker i takes the i-th free one,
             # so that workers starting together rarely pick the same configuration.
             gid = free[self._slot % len(free)]
