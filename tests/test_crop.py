@@ -322,3 +322,22 @@ def test_all_ink_mask_and_sliver_masks():
     c = crop.normalize_crop(np.zeros((300, 2), np.uint8), mask=np.ones((300, 2), bool))
     ys, xs = np.nonzero(c > 0.5)
     assert np.ptp(ys) >= 18 and np.ptp(xs) <= 4
+
+
+def test_mask_of_a_tight_crop_keeps_a_stroke_along_the_border():
+    """The segmenter's mask is the symbol: a 5's separate bar touching the crop's top edge stays.
+
+    (The photo path, without a mask, reads a stroke lying along the border of
+    a crop with no margin as a sheet edge: photos have a margin of paper.)
+    """
+    img = np.full((200, 140), 230, np.uint8)
+    cv2.line(img, (30, 6), (134, 6), 20, 12)  # the bar, touching the top edge
+    cv2.line(img, (30, 20), (25, 90), 20, 12)
+    cv2.ellipse(img, (70, 135), (55, 55), 0, -150, 150, 20, 12)
+    padded = np.pad(img, 60, constant_values=230)
+    expected = crop.normalize_crop(padded)
+    assert aligned_diff(crop.normalize_crop(img, mask=img < 128), expected) < 0.03
+    assert aligned_diff(crop.normalize_crop(padded, mask=padded < 128), expected) < 0.03
+    without_bar = padded.copy()
+    without_bar[60:80, 80:200] = 230
+    assert aligned_diff(crop.normalize_crop(without_bar), expected) > 0.04

@@ -285,14 +285,15 @@ def threshold_ink(ink: np.ndarray, min_contrast: float = 12.0) -> np.ndarray:
     return (mask & (scaled.astype(np.float32) >= 0.5 * peak)).astype(np.uint8)
 
 
-def select_symbol(mask: np.ndarray) -> np.ndarray:
+def select_symbol(mask: np.ndarray, drop_border: bool = True) -> np.ndarray:
     """Keep the components that make up the symbol; drop specks and border lines.
 
     The main component is the largest one that does not hug the border (paper
     edges and frame lines lie along it); pieces are then added while they are
     close to what is kept (a 5's bar, a two-stroke 4, a dot), bigger pieces
     allowed further away than small ones. If every component hugs the border
-    (a tight crop), hugging is no reason to drop anything.
+    (a tight crop), hugging is no reason to drop anything. ``drop_border``
+    False (a segmenter's mask, already the symbol's strokes) only drops specks.
     """
     h, w = mask.shape
     n, lab, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
@@ -306,13 +307,15 @@ def select_symbol(mask: np.ndarray) -> np.ndarray:
     hug_px = np.bincount(lab[band].ravel(), minlength=n)[1:]
     hug = hug_px / np.maximum(areas, 1)
     frame_like = hug > 0.4  # a thin line along the border: paper edge, frame
+    if not drop_border:
+        frame_like[:] = False
     # a thick strip along the border (the dark scene between a sheet and the
     # picture's edge): most of it lies within its own thickness of the border
     ring = np.zeros((h, w), bool)
     ring[0] = ring[-1] = True
     ring[:, 0] = ring[:, -1] = True
     touching = np.bincount(lab[ring].ravel(), minlength=n)[1:] > 0
-    if touching.any():
+    if drop_border and touching.any():
         # (a mask with no background pixel at all gets huge distances: cap them)
         dt = np.minimum(cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3), max(h, w))
         half = np.zeros(n, np.float32)
@@ -522,7 +525,7 @@ def normalize_crop(image: np.ndarray, mask: np.ndarray | None = None) -> np.ndar
     if mask is not None:
         m = _mask_at_work(mask)
         if m.shape[:2] and m.any():
-            m = select_symbol(m)
+            m = select_symbol(m, drop_border=False)
         return render(m)
     img = np.asarray(image)
     if img.size == 0:
