@@ -143,8 +143,12 @@ def _effects_png(effects: list[dict], path: Path, title: str) -> Path:
 
     plt = _plt()
     names = list(dict.fromkeys(e["setting"] for e in effects))
-    fig, axes = plt.subplots(1, len(names), figsize=(2.1 * len(names), 3.6), sharey=True, squeeze=False)
-    for ax, name in zip(axes[0], names):
+    ncols = min(5, len(names))
+    nrows = -(-len(names) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.6 * ncols, 3.2 * nrows), sharey=True, squeeze=False)
+    for ax in axes.flat[len(names):]:
+        ax.set_visible(False)
+    for ax, name in zip(axes.flat, names):
         es = [e for e in effects if e["setting"] == name and e["mean_accuracy"] is not None]
         xs = [e["value"].replace(", ", ",") for e in es]
         ax.plot(xs, [100 * e["mean_accuracy"] for e in es], "o-", label="mean")
@@ -152,7 +156,8 @@ def _effects_png(effects: list[dict], path: Path, title: str) -> Path:
         ax.set_title(name, fontsize=8)
         ax.tick_params(axis="x", labelsize=7, rotation=30)
         ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("test accuracy (%)")
+    for row in axes:
+        row[0].set_ylabel("test accuracy (%)")
     axes[0][0].legend(fontsize=7)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
