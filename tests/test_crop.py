@@ -325,11 +325,7 @@ def test_all_ink_mask_and_sliver_masks():
 
 
 def test_mask_of_a_tight_crop_keeps_a_stroke_along_the_border():
-    """The segmenter's mask is the symbol: a 5's separate bar touching the crop's top edge stays.
-
-    (The photo path, without a mask, reads a stroke lying along the border of
-    a crop with no margin as a sheet edge: photos have a margin of paper.)
-    """
+    """A 5's separate bar near the top edge of a crop with no margin stays, given as a mask."""
     img = np.full((200, 140), 230, np.uint8)
     cv2.line(img, (30, 6), (134, 6), 20, 12)  # the bar, touching the top edge
     cv2.line(img, (30, 20), (25, 90), 20, 12)
