@@ -48,6 +48,8 @@ class SegmenterConfig:
     kernel_frac: float = 0.045  # closing kernel, as a share of the frame's width (> stroke width)
     contrast_abs: float = 20.0  # ink is at least this many grey levels darker than its background
     contrast_rel: float = 0.15  # ... and at least this share of the background's brightness
+    hysteresis: float = 0.6  # fainter ink (down to this share of the threshold) is kept where it
+    # touches ink above the threshold; 1 turns it off
     min_height: int = 20  # smallest symbol height, px (smaller is not legible at 640x480)
     max_height_frac: float = 0.7  # largest symbol height, share of the frame height
     min_aspect: float = 0.06  # w/h
@@ -85,6 +87,9 @@ class Binarised:
     small: np.ndarray  # the (smoothed) grey frame at work resolution
     bright: float  # the brightest background in view (97th percentile), the paper's reference
     scale: float  # frame px per work px
+    labels: np.ndarray | None = None  # connected components of the (hysteresis) ink mask
+    stats: np.ndarray | None = None  # their cv2 stats, row 0 the background
+    keep: np.ndarray | None = None  # bool per component: holds ink above the threshold
 
 
 class Segmenter:
@@ -133,10 +138,25 @@ class Segmenter:
         # threshold = max(abs, rel * background), computed in uint8 without a float copy
         rel = cv2.multiply(background, np.array([cfg.contrast_rel], dtype=np.float64), dtype=cv2.CV_8U)
         thr = cv2.max(rel, np.full_like(rel, int(cfg.contrast_abs)))
-        mask = (ink > thr).view(np.uint8)
+        strong = ink > thr
+        # Hysteresis: a pen stroke is not equally dark along its length (a light bar on a 7,
+        # the thin end of a stroke, motion blur across a horizontal line); the faint parts
+        # that touch a surely-ink part belong to it, isolated faint marks (paper texture,
+        # shading) do not. A faint pixel must also hold half its neighbourhood's peak ink, so
+        # the blurred flanks of a dark stroke do not fatten it (nor join it to a neighbour).
+        weak = cv2.compare(ink, cv2.multiply(thr, np.array([cfg.hysteresis], dtype=np.float64),
+                                              dtype=cv2.CV_8U), cv2.CMP_GT)
+        half_peak = cv2.dilate(ink, self._kernel(5)) >> 1
+        weak &= cv2.compare(ink, half_peak, cv2.CMP_GE) | strong.view(np.uint8) * 255
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(weak, connectivity=8, ltype=cv2.CV_16U)
+        keep = np.zeros(n, np.uint8)
+        keep[labels[strong]] = 1
+        keep[0] = 0
+        mask = keep[labels]
         sample = background[::4, ::4].ravel()
         bright = float(np.partition(sample, int(0.97 * (sample.size - 1)))[int(0.97 * (sample.size - 1))])
-        return Binarised(mask=mask, background=background, small=small, bright=bright, scale=scale)
+        return Binarised(mask=mask, background=background, small=small, bright=bright, scale=scale,
+                         labels=labels, stats=stats, keep=keep.view(bool))
 
     # -- grouping -----------------------------------------------------------------
     def _groups(self, stats: np.ndarray) -> list[list[int]]:
@@ -171,7 +191,10 @@ class Segmenter:
         # drawn round the digits, the edge of the sheet or of the view
         inside = ((x0[:, None] >= x0[None, :]) & (x1[:, None] <= x1[None, :]) & (y0[:, None] >= y0[None, :])
                   & (y1[:, None] <= y1[None, :]) & (hh[None, :] > 2.0 * hh[:, None]))
-        adj = (stacked | frag | beside) & ~inside & ~inside.T
+        # a long sparse line (a sheet's edge, a ruled line, a cable seen at a slant) is no
+        # stroke of a symbol: it would glue every digit along it into one group
+        line = (ww >= 2.0 * hh) & (stats[:, 4] < 0.15 * ww * hh)
+        adj = (stacked | frag | beside) & ~inside & ~inside.T & ~line[:, None] & ~line[None, :]
         np.fill_diagonal(adj, False)
         parent = list(range(n))
 
@@ -277,12 +300,18 @@ class Segmenter:
         H, W = gray.shape[:2]
         b = binarised or self.binarise(gray)
         mask, s = b.mask, b.scale
-        n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8, ltype=cv2.CV_16U)
+        if b.labels is None:
+            n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8, ltype=cv2.CV_16U)
+            inked = np.ones(n - 1, bool)
+        else:
+            labels, stats = b.labels, b.stats
+            n = len(stats)
+            inked = b.keep[1:]
         stats = stats[1:]
         ids = np.arange(1, n)
         min_h_work = cfg.min_height / s
         # Tiny specks cannot be a symbol nor a useful part of one: drop them before grouping.
-        keep = (stats[:, 4] >= max(3, 0.02 * min_h_work * min_h_work)) & (stats[:, 3] >= 0.2 * min_h_work)
+        keep = inked & (stats[:, 4] >= max(3, 0.02 * min_h_work * min_h_work)) & (stats[:, 3] >= 0.2 * min_h_work)
         stats, ids = stats[keep], ids[keep]
         if len(ids) > cfg.max_components:
             order = np.argsort(-stats[:, 4])[: cfg.max_components]
@@ -441,7 +470,11 @@ class Segmenter:
             src = 255 - g if self.cfg.polarity == "light" else g
             ink = cv2.subtract(bg, src)
             thr = np.maximum(self.cfg.contrast_abs, self.cfg.contrast_rel * bg.astype(np.float32))
-            stroke = ((ink > thr) & (own > 0)).view(np.uint8)
+            # the same hysteresis as the binarisation: ``own`` holds only components anchored
+            # by sure ink, and a faint pixel counts where it holds half its local peak
+            half_peak = cv2.dilate(ink, self._kernel(5)) >> 1
+            faint = (ink > self.cfg.hysteresis * thr) & (ink >= half_peak)
+            stroke = (((ink > thr) | faint) & (own > 0)).view(np.uint8)
         else:
             stroke = work_mask
         # A margin of empty paper round the symbol: the crop function treats marks that
