@@ -324,7 +324,18 @@ class Segmenter:
             return (int(round(x * s)), int(round(y * s)), max(1, int(round(w * s))), max(1, int(round(h * s))))
 
         ink_integral = None
-        for g in self._groups(stats):
+        groups = self._groups(stats)
+        # each group's box (work px): the neighbours a symbol may have in its ring
+        gb = np.array([[stats[g, 0].min(), stats[g, 1].min(), (stats[g, 0] + stats[g, 2]).max(),
+                        (stats[g, 1] + stats[g, 3]).max()] for g in groups], np.int64).reshape(-1, 4)
+
+        def box_ink(ax0, ay0, ax1, ay1) -> int:
+            if ax1 <= ax0 or ay1 <= ay0:
+                return 0
+            return int(ink_integral[ay1, ax1] - ink_integral[ay0, ax1] - ink_integral[ay1, ax0]
+                       + ink_integral[ay0, ax0])
+
+        for gi, g in enumerate(groups):
             if len(g) > 1:
                 g = self._same_pen(g, stats, ids, labels, b)
             st = stats[g]
@@ -401,7 +412,19 @@ class Segmenter:
                 own_box = (ink_integral[by0 + bh, bx0 + bw] - ink_integral[by0, bx0 + bw]
                            - ink_integral[by0 + bh, bx0] + ink_integral[by0, bx0])
                 ring_area = (ry1 - ry0) * (rx1 - rx0) - bw * bh
-                ring_ink = (tot - own_box) / max(1, ring_area)
+                # symbol-sized neighbours (the next digit of a number written tightly) are not
+                # clutter: their ink in the ring does not count against this symbol
+                gh_all = gb[:, 3] - gb[:, 1]
+                peers = np.flatnonzero((gh_all >= 0.6 * bh) & (gh_all <= 1.6 * bh) & (gb[:, 0] < rx1)
+                                       & (gb[:, 2] > rx0) & (gb[:, 1] < ry1) & (gb[:, 3] > ry0))
+                neighbour = 0
+                for j in peers:
+                    if j == gi:
+                        continue
+                    qx0, qy0, qx1, qy1 = (int(v) for v in gb[j])
+                    neighbour += box_ink(max(qx0, rx0), max(qy0, ry0), min(qx1, rx1), min(qy1, ry1)) - box_ink(
+                        max(qx0, bx0), max(qy0, by0), min(qx1, bx0 + bw), min(qy1, by0 + bh))
+                ring_ink = max(0, tot - own_box - neighbour) / max(1, ring_area)
                 if ring_ink > cfg.max_ring_ink:
                     rejected.append(fbox(bx0, by0, bw, bh))
                     bad_piece = True
