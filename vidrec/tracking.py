@@ -36,6 +36,7 @@ class Track:
     disagree: int = 0  # frames in a row that surely saw another symbol
     label: int = -1
     confidence: float = 0.0
+    shown_label: int | None = None  # the label a recogniser last showed for it (display hysteresis)
 
     def predicted(self) -> np.ndarray:
         b = self.box.copy()

@@ -27,6 +27,10 @@ __version__ = "0.1.0"
 # *sure* (a line is a confident 1), so the shape and context tests do most of
 # the rejecting and this cut removes the doubtful rest.
 DEFAULT_MIN_CONFIDENCE = 0.8
+# A digit already shown stays shown while its voted confidence is above this
+# (hysteresis): a tracked digit whose confidence wanders around the cut would
+# otherwise blink, which a reader sees as flicker and the text as a lost digit.
+DEFAULT_KEEP_CONFIDENCE = 0.6
 
 
 def _factory(model: str = "mnist", min_confidence=None, **options):

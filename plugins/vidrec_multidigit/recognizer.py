@@ -43,8 +43,8 @@ class MultiDigit(Recognizer):
     name = "multidigit"
 
     def __init__(self, model: str = "mnist", min_confidence=None, history=8, max_missed=3,
-                 space=0.6, word_reject=0.5, **seg_options):
-        from vidrec_multidigit import DEFAULT_MIN_CONFIDENCE
+                 space=0.6, word_reject=0.5, keep_confidence=None, **seg_options):
+        from vidrec_multidigit import DEFAULT_KEEP_CONFIDENCE, DEFAULT_MIN_CONFIDENCE
 
         self.model, self.info, _ = load(model)
         self.model.eval()
@@ -53,10 +53,12 @@ class MultiDigit(Recognizer):
                                      else min_confidence)
         if not 0.0 <= self.min_confidence <= 1.0:
             raise VidrecError(f"min_confidence must be between 0 and 1, got {self.min_confidence}")
+        self.keep_confidence = min(self.min_confidence, _float(
+            "keep_confidence", DEFAULT_KEEP_CONFIDENCE if keep_confidence is None else keep_confidence))
         known = set(SegmenterConfig().as_dict())
         bad = [k for k in seg_options if k not in known]
         if bad:
-            raise VidrecError(f"multidigit has no option {bad[0]!r}; options: model, min_confidence, history, "
+            raise VidrecError(f"multidigit has no option {bad[0]!r}; options: model, min_confidence, keep_confidence, history, "
                               f"max_missed, space, word_reject, {', '.join(sorted(known))}")
         self.segmenter = Segmenter(**seg_options)
         self.tracker = Tracker(history=int(_float("history", history)), max_missed=int(_float("max_missed", max_missed)))
@@ -104,8 +106,15 @@ class MultiDigit(Recognizer):
         tracks = self.tracker.update(np.asarray(boxes, np.float64)[keep], probs[keep])
         preds = []
         for k, t in zip(keep, tracks):
-            if t.confidence < self.min_confidence:
+            # hysteresis: a digit already shown under this label stays while its voted
+            # confidence holds above ``keep_confidence``; a doubtful look (a 1 with a foot
+            # that the model half takes for a 2) then does not make it blink. Not when this
+            # frame surely saw another symbol there (a card swapped): that is news, not doubt
+            shown = t.shown_label == t.label and t.disagree == 0
+            if t.confidence < (self.keep_confidence if shown else self.min_confidence):
+                t.shown_label = None
                 continue
+            t.shown_label = t.label
             r = regions[k]
             preds.append(Prediction(label=self.classes[t.label], confidence=t.confidence, region=r,
                                     track_id=t.id, extra={"frame_confidence": float(probs[k].max())}))
