@@ -113,6 +113,7 @@ class Segmenter:
         self.make_crops = make_crops
         self._kernels: dict[int, np.ndarray] = {}
         self.rejected: list[tuple[int, int, int, int]] = []
+        self._last = None
 
     def _kernel(self, k: int, rect_only: bool = True) -> np.ndarray:
         kern = self._kernels.get(k)
@@ -468,10 +469,19 @@ class Segmenter:
         if self.make_crops:
             for r in regions:
                 r.crop = self.crop(gray, r, b)
-        for r in regions:
-            r.extra.pop("_mask", None)
-            r.extra.pop("_work", None)
+            for r in regions:
+                r.extra.pop("_mask", None)
+                r.extra.pop("_work", None)
+        else:
+            # crops on demand (:meth:`crop_of`): a recogniser that still knows a symbol
+            # from the last frames need not pay for its crop again
+            self._last = (gray, b)
         return regions
+
+    def crop_of(self, region: Region) -> np.ndarray:
+        """The crop of a region of the last frame segmented with ``make_crops=False``."""
+        gray, b = self._last
+        return self.crop(gray, region, b)
 
     def crop(self, gray: np.ndarray, region: Region, b: Binarised) -> np.ndarray:
         """The 28x28 network input: full-resolution grey crop and its own stroke mask.

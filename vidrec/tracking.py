@@ -37,6 +37,7 @@ class Track:
     label: int = -1
     confidence: float = 0.0
     shown_label: int | None = None  # the label a recogniser last showed for it (display hysteresis)
+    memo: object = None  # what a recogniser keeps about the track's last look (its crop, its probabilities)
 
     def predicted(self) -> np.ndarray:
         b = self.box.copy()
@@ -78,6 +79,14 @@ class Tracker:
     def reset(self) -> None:
         self.tracks = []
         self._next = 1
+
+    def match(self, boxes) -> dict[int, int]:
+        """Which track each detection would join (detection index -> index into ``tracks``).
+
+        A recogniser asks before naming its detections, to reuse what a track already
+        knows; passing the answer to :meth:`update` keeps the two consistent.
+        """
+        return self._match(np.asarray(boxes, dtype=np.float64).reshape(-1, 4))
 
     def _match(self, boxes: np.ndarray) -> dict[int, int]:
         """detection index -> track index, greedy on a combined overlap/distance score."""
@@ -133,11 +142,14 @@ class Tracker:
             return None
         return offs[d[best] < tol].mean(0)
 
-    def update(self, boxes, probs) -> list[Track]:
-        """Feed this frame's detections (boxes N,4 and class probabilities N,C)."""
+    def update(self, boxes, probs, match: dict[int, int] | None = None) -> list[Track]:
+        """Feed this frame's detections (boxes N,4 and class probabilities N,C).
+
+        ``match``: from :meth:`match` on these boxes (computed here when None).
+        """
         boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
         probs = np.asarray(probs, dtype=np.float64).reshape(len(boxes), -1) if len(boxes) else probs
-        match = self._match(boxes)
+        match = self._match(boxes) if match is None else match
         seen: set[int] = set()
         result: list[Track] = []
         for d in range(len(boxes)):

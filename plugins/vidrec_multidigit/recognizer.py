@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
+import cv2
 import numpy as np
 import torch
 
@@ -43,7 +44,7 @@ class MultiDigit(Recognizer):
     name = "multidigit"
 
     def __init__(self, model: str = "mnist", min_confidence=None, history=8, max_missed=3,
-                 space=0.6, word_reject=0.5, keep_confidence=None, **seg_options):
+                 space=0.6, word_reject=0.5, keep_confidence=None, reclassify_every=5, **seg_options):
         from vidrec_multidigit import DEFAULT_KEEP_CONFIDENCE, DEFAULT_MIN_CONFIDENCE
 
         self.model, self.info, _ = load(model)
@@ -59,8 +60,9 @@ class MultiDigit(Recognizer):
         bad = [k for k in seg_options if k not in known]
         if bad:
             raise VidrecError(f"multidigit has no option {bad[0]!r}; options: model, min_confidence, keep_confidence, history, "
-                              f"max_missed, space, word_reject, {', '.join(sorted(known))}")
-        self.segmenter = Segmenter(**seg_options)
+                              f"max_missed, space, word_reject, reclassify_every, {', '.join(sorted(known))}")
+        self.segmenter = Segmenter(make_crops=False, **seg_options)
+        self.reclassify_every = max(1, int(_float("reclassify_every", reclassify_every)))
         self.tracker = Tracker(history=int(_float("history", history)), max_missed=int(_float("max_missed", max_missed)))
         self.space = _float("space", space)
         self.word_reject = _float("word_reject", word_reject)
@@ -70,7 +72,34 @@ class MultiDigit(Recognizer):
         self.tracker.reset()
 
     def segment(self, frame: Frame, pre) -> list[Region]:
-        return [r for r in self.segmenter.segment(frame) if r.crop is not None and r.crop.any()]
+        """Candidate symbols; their crops are made in :meth:`classify`, only where needed."""
+        return self.segmenter.segment(frame)
+
+    # -- reuse across frames ---------------------------------------------------------
+    @staticmethod
+    def _signature(region: Region) -> np.ndarray:
+        """The symbol's stroke mask reduced to 8x8: what its crop would look like, coarsely."""
+        m = region.extra["_mask"].astype(np.float32)
+        return cv2.resize(m, (8, 8), interpolation=cv2.INTER_AREA)
+
+    def _reusable(self, t, region: Region, sig: np.ndarray) -> bool:
+        """Whether the track's last look still stands for this region.
+
+        Its crop would come out the same (box size within 10%, the 8x8 stroke
+        layout within a tenth), the look was sure, and it is not yet time to look
+        again: every track is re-examined every ``reclassify_every`` frames, so a
+        label is never fixed once (design.md), and a changed symbol at once.
+        """
+        memo = t.memo
+        if memo is None or memo["age"] >= self.reclassify_every:
+            return False
+        if memo["probs"].max() < self.min_confidence:
+            return False  # doubtful: every look counts
+        w, h = region.box[2], region.box[3]
+        mw, mh = memo["size"]
+        if abs(w - mw) > 0.1 * mw or abs(h - mh) > 0.1 * mh:
+            return False
+        return float(np.abs(sig - memo["sig"]).mean()) <= 0.1
 
     @torch.inference_mode()
     def probabilities(self, regions: list[Region]) -> np.ndarray:
@@ -85,8 +114,40 @@ class MultiDigit(Recognizer):
         return probs.numpy()
 
     def classify(self, frame: Frame, regions: list[Region], pre) -> list[Prediction]:
+        """Name the regions: a look reused from the track where it still stands, the rest
+        cropped and named in ONE batched forward pass; then vote, test and read."""
         self.last_candidates = len(regions)
-        probs = self.probabilities(regions)
+        tracks = self.tracker.tracks
+        match = self.tracker.match([r.box for r in regions]) if regions else {}
+        probs = np.zeros((len(regions), len(self.classes)), np.float32)
+        sigs, fresh = [], []
+        for d, r in enumerate(regions):
+            sig = self._signature(r) if "_mask" in r.extra else None
+            sigs.append(sig)
+            t = tracks[match[d]] if d in match else None
+            if t is not None and sig is not None and self._reusable(t, r, sig):
+                probs[d] = t.memo["probs"]
+                r.crop = t.memo["crop"]
+            else:
+                fresh.append(d)
+        for d in fresh:
+            if regions[d].crop is None:
+                regions[d].crop = self.segmenter.crop_of(regions[d])
+        fresh_all = set(fresh)
+        fresh = [d for d in fresh if regions[d].crop.any()]  # nothing there after all
+        if fresh:
+            probs[fresh] = self.probabilities([regions[d] for d in fresh])
+        fresh_set = set(fresh)
+        alive = [d for d in range(len(regions)) if d in fresh_set or d not in fresh_all]
+        for r in regions:
+            r.extra.pop("_mask", None)
+            r.extra.pop("_work", None)
+        if len(alive) < len(regions):
+            index = {d: k for k, d in enumerate(alive)}
+            match = {index[d]: ti for d, ti in match.items() if d in index}
+            regions = [regions[d] for d in alive]
+            probs, sigs = probs[alive], [sigs[d] for d in alive]
+            fresh_set = {index[d] for d in fresh_set}
         if len(regions) == 0:
             self.tracker.update(np.zeros((0, 4)), probs)
             return []
@@ -103,9 +164,17 @@ class MultiDigit(Recognizer):
             if not sure[ks].all():
                 drop[ks] = True
         keep = np.flatnonzero(~drop)
-        tracks = self.tracker.update(np.asarray(boxes, np.float64)[keep], probs[keep])
+        sub = {int(j): match[int(k)] for j, k in enumerate(keep) if int(k) in match}
+        tracks = self.tracker.update(np.asarray(boxes, np.float64)[keep], probs[keep], match=sub)
         preds = []
         for k, t in zip(keep, tracks):
+            if k in fresh_set:
+                # stagger the next look by track id, so tracks born together are not all
+                # re-examined on the same frame (a frame-time spike)
+                t.memo = {"probs": probs[k], "crop": regions[k].crop, "sig": sigs[k], "size": regions[k].box[2:],
+                          "age": t.id % self.reclassify_every if t.hits <= 1 else 0}
+            elif t.memo is not None:
+                t.memo["age"] += 1
             # hysteresis: a digit already shown under this label stays while its voted
             # confidence holds above ``keep_confidence``; a doubtful look (a 1 with a foot
             # that the model half takes for a 2) then does not make it blink. Not when this
