@@ -82,7 +82,7 @@ class SegmenterConfig:
 class Binarised:
     """The reduced-resolution ink mask and what is needed to map back to the frame."""
 
-    mask: np.ndarray  # uint8 0/1 at work resolution
+    mask: np.ndarray | None  # uint8 0/1 at work resolution (see :meth:`ink_mask`; None until asked)
     background: np.ndarray  # closed grey at work resolution (paper under the ink)
     small: np.ndarray  # the (smoothed) grey frame at work resolution
     bright: float  # the brightest background in view (97th percentile), the paper's reference
@@ -90,6 +90,12 @@ class Binarised:
     labels: np.ndarray | None = None  # connected components of the (hysteresis) ink mask
     stats: np.ndarray | None = None  # their cv2 stats, row 0 the background
     keep: np.ndarray | None = None  # bool per component: holds ink above the threshold
+
+    def ink_mask(self) -> np.ndarray:
+        """The ink mask (uint8 0/1) at work resolution, made on first use (a full-frame pass)."""
+        if self.mask is None:
+            self.mask = self.keep.view(np.uint8)[self.labels]
+        return self.mask
 
 
 class Segmenter:
@@ -138,8 +144,8 @@ class Segmenter:
         ink = cv2.subtract(background, small)  # black-hat: how much darker than the paper
         # threshold = max(abs, rel * background), computed in uint8 without a float copy
         rel = cv2.multiply(background, np.array([cfg.contrast_rel], dtype=np.float64), dtype=cv2.CV_8U)
-        thr = cv2.max(rel, np.full_like(rel, int(cfg.contrast_abs)))
-        strong = ink > thr
+        thr = cv2.max(rel, float(int(cfg.contrast_abs)))
+        strong = cv2.compare(ink, thr, cv2.CMP_GT)
         # Hysteresis: a pen stroke is not equally dark along its length (a light bar on a 7,
         # the thin end of a stroke, motion blur across a horizontal line); the faint parts
         # that touch a surely-ink part belong to it, isolated faint marks (paper texture,
@@ -148,16 +154,15 @@ class Segmenter:
         weak = cv2.compare(ink, cv2.multiply(thr, np.array([cfg.hysteresis], dtype=np.float64),
                                               dtype=cv2.CV_8U), cv2.CMP_GT)
         half_peak = cv2.dilate(ink, self._kernel(5)) >> 1
-        weak &= cv2.compare(ink, half_peak, cv2.CMP_GE) | strong.view(np.uint8) * 255
+        weak = cv2.bitwise_and(weak, cv2.bitwise_or(cv2.compare(ink, half_peak, cv2.CMP_GE), strong))
         n, labels, stats, _ = cv2.connectedComponentsWithStats(weak, connectivity=8, ltype=cv2.CV_16U)
-        keep = np.zeros(n, np.uint8)
-        keep[labels[strong]] = 1
-        keep[0] = 0
-        mask = keep[labels]
+        keep = np.zeros(n, bool)
+        keep[labels.ravel()[np.flatnonzero(strong)]] = True
+        keep[0] = False
         sample = background[::4, ::4].ravel()
         bright = float(np.partition(sample, int(0.97 * (sample.size - 1)))[int(0.97 * (sample.size - 1))])
-        return Binarised(mask=mask, background=background, small=small, bright=bright, scale=scale,
-                         labels=labels, stats=stats, keep=keep.view(bool))
+        return Binarised(mask=None, background=background, small=small, bright=bright, scale=scale,
+                         labels=labels, stats=stats, keep=keep)
 
     # -- grouping -----------------------------------------------------------------
     def _groups(self, stats: np.ndarray) -> list[list[int]]:
@@ -300,9 +305,9 @@ class Segmenter:
         cfg = self.cfg
         H, W = gray.shape[:2]
         b = binarised or self.binarise(gray)
-        mask, s = b.mask, b.scale
+        s = b.scale
         if b.labels is None:
-            n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8, ltype=cv2.CV_16U)
+            n, labels, stats, _ = cv2.connectedComponentsWithStats(b.mask, connectivity=8, ltype=cv2.CV_16U)
             inked = np.ones(n - 1, bool)
         else:
             labels, stats = b.labels, b.stats
@@ -324,17 +329,19 @@ class Segmenter:
         def fbox(x, y, w, h):
             return (int(round(x * s)), int(round(y * s)), max(1, int(round(w * s))), max(1, int(round(h * s))))
 
-        ink_integral = None
+        inked_lut = np.zeros(n, bool)
+        inked_lut[1:] = inked
         groups = self._groups(stats)
         # each group's box (work px): the neighbours a symbol may have in its ring
-        gb = np.array([[stats[g, 0].min(), stats[g, 1].min(), (stats[g, 0] + stats[g, 2]).max(),
-                        (stats[g, 1] + stats[g, 3]).max()] for g in groups], np.int64).reshape(-1, 4)
-
-        def box_ink(ax0, ay0, ax1, ay1) -> int:
-            if ax1 <= ax0 or ay1 <= ay0:
-                return 0
-            return int(ink_integral[ay1, ax1] - ink_integral[ay0, ax1] - ink_integral[ay1, ax0]
-                       + ink_integral[ay0, ax0])
+        gb = np.zeros((len(groups), 4), np.int64)
+        if groups:
+            order = np.concatenate(groups)
+            starts = np.cumsum([0] + [len(g) for g in groups[:-1]])
+            so = stats[order].astype(np.int64)
+            gb[:, 0] = np.minimum.reduceat(so[:, 0], starts)
+            gb[:, 1] = np.minimum.reduceat(so[:, 1], starts)
+            gb[:, 2] = np.maximum.reduceat(so[:, 0] + so[:, 2], starts)
+            gb[:, 3] = np.maximum.reduceat(so[:, 1] + so[:, 3], starts)
 
         for gi, g in enumerate(groups):
             if len(g) > 1:
@@ -365,13 +372,17 @@ class Segmenter:
             bad_piece = False
             for a, bcol in pieces:
                 piece = sub[:, a:bcol]
-                rows = np.flatnonzero(piece.any(axis=1))
-                cols = np.flatnonzero(piece.any(axis=0))
-                if len(rows) == 0:
-                    continue
-                py0, py1 = int(rows[0]), int(rows[-1]) + 1
-                px0, px1 = int(cols[0]), int(cols[-1]) + 1
-                piece = piece[py0:py1, px0:px1]
+                if (a, bcol) == (0, x1 - x0):
+                    # unsplit: the group's box is its components' boxes, tight by construction
+                    py0, py1, px0, px1 = 0, piece.shape[0], 0, piece.shape[1]
+                else:
+                    rows = np.flatnonzero(piece.any(axis=1))
+                    cols = np.flatnonzero(piece.any(axis=0))
+                    if len(rows) == 0:
+                        continue
+                    py0, py1 = int(rows[0]), int(rows[-1]) + 1
+                    px0, px1 = int(cols[0]), int(cols[-1]) + 1
+                    piece = piece[py0:py1, px0:px1]
                 bx0, by0 = x0 + a + px0, y0 + py0
                 bw, bh = px1 - px0, py1 - py0
                 if bh * s < cfg.min_height:
@@ -389,9 +400,11 @@ class Segmenter:
                     bad_piece = True
                     continue
                 # stroke width ~ area / length; length ~ half the perimeter of thin strokes
-                pp = np.pad(piece, 1)
-                edges = int(np.count_nonzero(pp[:, 1:] != pp[:, :-1])) + int(
-                    np.count_nonzero(pp[1:, :] != pp[:-1, :]))
+                # boundary length: changes along rows and columns, the picture's edge counting
+                edges = (int(np.count_nonzero(piece[:, 1:] != piece[:, :-1])) + int(
+                    np.count_nonzero(piece[1:, :] != piece[:-1, :])) + int(np.count_nonzero(piece[:, 0]))
+                    + int(np.count_nonzero(piece[:, -1])) + int(np.count_nonzero(piece[0]))
+                    + int(np.count_nonzero(piece[-1])))
                 stroke = 2.0 * area / max(1, edges)
                 if stroke / bh > cfg.max_stroke_frac:
                     rejected.append(fbox(bx0, by0, bw, bh))
@@ -403,15 +416,19 @@ class Segmenter:
                         or fy + fh >= H - cfg.border):
                     continue
                 # clean surroundings: ink in a ring around the symbol that is not its own
-                if ink_integral is None:
-                    ink_integral = cv2.integral(mask)
                 m = max(2, int(0.3 * bh))
                 rx0, ry0 = max(0, bx0 - m), max(0, by0 - m)
-                rx1, ry1 = min(mask.shape[1], bx0 + bw + m), min(mask.shape[0], by0 + bh + m)
-                tot = (ink_integral[ry1, rx1] - ink_integral[ry0, rx1] - ink_integral[ry1, rx0]
-                       + ink_integral[ry0, rx0])
-                own_box = (ink_integral[by0 + bh, bx0 + bw] - ink_integral[by0, bx0 + bw]
-                           - ink_integral[by0 + bh, bx0] + ink_integral[by0, bx0])
+                rx1, ry1 = min(labels.shape[1], bx0 + bw + m), min(labels.shape[0], by0 + bh + m)
+                # the ink mask of this window only (a full-frame mask would cost a frame pass)
+                win = inked_lut[labels[ry0:ry1, rx0:rx1]]
+
+                def box_ink(ax0, ay0, ax1, ay1) -> int:
+                    if ax1 <= ax0 or ay1 <= ay0:
+                        return 0
+                    return int(np.count_nonzero(win[ay0 - ry0:ay1 - ry0, ax0 - rx0:ax1 - rx0]))
+
+                tot = int(np.count_nonzero(win))
+                own_box = box_ink(bx0, by0, bx0 + bw, by0 + bh)
                 ring_area = (ry1 - ry0) * (rx1 - rx0) - bw * bh
                 # symbol-sized neighbours (the next digit of a number written tightly) are not
                 # clutter: their ink in the ring does not count against this symbol
