@@ -37,6 +37,7 @@ class Track:
     label: int = -1
     confidence: float = 0.0
     shown_label: int | None = None  # the label a recogniser last showed for it (display hysteresis)
+    shown_run: int = 0  # frames in a row it was shown with that label
     memo: object = None  # what a recogniser keeps about the track's last look (its crop, its probabilities)
 
     def predicted(self) -> np.ndarray:

@@ -179,10 +179,13 @@ class MultiDigit(Recognizer):
             # confidence holds above ``keep_confidence``; a doubtful look (a 1 with a foot
             # that the model half takes for a 2) then does not make it blink. Not when this
             # frame surely saw another symbol there (a card swapped): that is news, not doubt
-            shown = t.shown_label == t.label and t.disagree == 0
+            # Only for a digit shown a few frames running: a letter of printed text read as
+            # a sure 7 once must not hold on through its doubtful looks.
+            shown = t.shown_label == t.label and t.disagree == 0 and t.shown_run >= 3
             if t.confidence < (self.keep_confidence if shown else self.min_confidence):
-                t.shown_label = None
+                t.shown_label, t.shown_run = None, 0
                 continue
+            t.shown_run = t.shown_run + 1 if t.shown_label == t.label else 1
             t.shown_label = t.label
             r = regions[k]
             preds.append(Prediction(label=self.classes[t.label], confidence=t.confidence, region=r,
