@@ -67,6 +67,7 @@ class MultiDigit(Recognizer):
         self.space = _float("space", space)
         self.word_reject = _float("word_reject", word_reject)
         self.last_candidates = 0
+        self._text_memo = None
 
     def reset(self) -> None:
         self.tracker.reset()
@@ -230,5 +231,10 @@ class MultiDigit(Recognizer):
             draw.text_lines(canvas, txt.split("\n"), origin="tl")
 
     def text(self, predictions: list[Prediction]) -> str:
-        return reading.read_text([p.region.box for p in predictions], [p.label for p in predictions],
-                                 self.space)
+        # render and the frame loop both ask for the same frame's text: read it once
+        key = [(p.region.box, p.label) for p in predictions]
+        if self._text_memo is not None and self._text_memo[0] == key:
+            return self._text_memo[1]
+        txt = reading.read_text([b for b, _ in key], [lab for _, lab in key], self.space)
+        self._text_memo = (key, txt)
+        return txt
