@@ -181,3 +181,55 @@ def test_bar_on_clips_from_real_handwriting(model, real_clips):
     from vidrec.evalvideo import evaluate_recordings
 
     _check_bar(evaluate_recordings([real_clips], plugin="multidigit"))
+
+
+def test_still_digits_reuse_their_look_but_each_is_looked_at_again_within_the_window(model):
+    """A still sheet: after the first frame only a few crops per frame are named, and no
+    track goes longer than ``reclassify_every`` frames without a fresh look (labels are
+    never fixed once); a digit that changes shape is looked at on the very next frame."""
+    import cv2
+    import torch
+
+    from vidrec.datasets import load_arrays
+    from vidrec.plugins import make_recognizers
+    from vidrec.recordings import Glyph, _tight, draw_glyph
+    from vidrec.types import Frame
+
+    ((_, rec),) = make_recognizers(["multidigit"], {})
+    every = rec.reclassify_every
+    sizes = []
+    rec.model.register_forward_hook(lambda m, i, o: sizes.append(i[0].shape[0]))
+    x, y = load_arrays("mnist", False)
+    first = {str(int(lab)): i for i, lab in reversed(list(enumerate(y[:200])))}
+
+    def sheet_with(text):
+        sheet = np.full((280, 440, 3), 235, np.float32)
+        rng = np.random.default_rng(0)
+        left = 40.0
+        for d in text:
+            g = Glyph(d, _tight(x[first[d]].astype(np.float32) / 255))
+            left = draw_glyph(sheet, g, left, 100, 60, (120, 40, 20), rng)[:, 0].max() + 14
+        img = np.full((480, 640, 3), 60, np.uint8)
+        img[100:380, 100:540] = sheet.astype(np.uint8)
+        return img
+
+    img = sheet_with("2718")
+    gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    n_frames = 4 * every
+    with torch.inference_mode():
+        for k in range(n_frames):
+            f = Frame(k, k / 15, img, gray)
+            preds = rec.classify(f, rec.segment(f, None), None)
+            assert rec.text(preds) == "2718"
+            assert all(t.memo is not None and t.memo["age"] < every for t in rec.tracker.tracks)
+    assert sizes[0] == 4
+    # after the first frame: about one look per track every ``every`` frames, not one per frame
+    expected = (n_frames - 1) * 4 / every
+    assert abs((sum(sizes) - 4) - expected) <= 4, sizes
+    # the 1 becomes a 4 (another shape in its place): named afresh at once
+    sizes.clear()
+    img2 = sheet_with("2748")
+    f = Frame(n_frames, n_frames / 15, img2, cv2.cvtColor(img2, cv2.COLOR_BGR2GRAY))
+    with torch.inference_mode():
+        rec.classify(f, rec.segment(f, None), None)
+    assert sizes and sizes[0] >= 1

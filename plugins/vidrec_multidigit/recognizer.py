@@ -92,7 +92,7 @@ class MultiDigit(Recognizer):
         label is never fixed once (design.md), and a changed symbol at once.
         """
         memo = t.memo
-        if memo is None or memo["age"] >= self.reclassify_every:
+        if memo is None or memo["age"] >= self.reclassify_every - 1:  # age: frames since the look
             return False
         if memo["probs"].max() < self.min_confidence:
             return False  # doubtful: every look counts
