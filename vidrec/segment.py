@@ -187,7 +187,16 @@ class Segmenter:
         hmax = np.maximum(hh[:, None], hh[None, :])
         wmin = np.minimum(ww[:, None], ww[None, :])
         # strokes stacked or crossing: overlap horizontally, vertically close
-        stacked = (ox >= self.cfg.merge_overlap * wmin) & (gy <= self.cfg.merge_gap * hmax)
+        # ... but two tall marks one above the other with clear paper between them are two
+        # rows of writing (lines written close), not one symbol: a 5's bar, a dot or a
+        # broken-off stroke end is short, and an 8's two loops touch
+        # (pen strokes, not solid blobs: the dark knots of a weave stacked in columns still
+        # group, and the tall result is turned down as before)
+        stroke_like = stats[:, 4] < 0.65 * ww * hh  # a filled ellipse is 0.79
+        tall_pair = ((np.minimum(hh[:, None], hh[None, :]) >= 0.6 * np.maximum(hh[:, None], hh[None, :]))
+                     & stroke_like[:, None] & stroke_like[None, :])
+        gap_ok = gy <= np.where(tall_pair, 0.12, self.cfg.merge_gap) * np.maximum(hh[:, None], hh[None, :])
+        stacked = (ox >= self.cfg.merge_overlap * wmin) & gap_ok
         # a small fragment touching/inside a bigger stroke's box (a broken stroke, a dot)
         small = np.minimum(hh[:, None], hh[None, :]) < 0.45 * hmax
         frag = small & (gx <= 0.08 * hmax) & (gy <= 0.08 * hmax)
@@ -437,9 +446,12 @@ class Segmenter:
                 ring_area = (ry1 - ry0) * (rx1 - rx0) - bw * bh
                 # symbol-sized neighbours (the next digit of a number written tightly) are not
                 # clutter: their ink in the ring does not count against this symbol
+                # (beside it in its row only: marks stacked above and below, as in a weave or
+                # a texture, stay clutter)
                 gh_all = gb[:, 3] - gb[:, 1]
+                row_overlap = np.minimum(gb[:, 3], by0 + bh) - np.maximum(gb[:, 1], by0)
                 peers = np.flatnonzero((gh_all >= 0.6 * bh) & (gh_all <= 1.6 * bh) & (gb[:, 0] < rx1)
-                                       & (gb[:, 2] > rx0) & (gb[:, 1] < ry1) & (gb[:, 3] > ry0))
+                                       & (gb[:, 2] > rx0) & (row_overlap >= 0.5 * np.minimum(gh_all, bh)))
                 neighbour = 0
                 for j in peers:
                     if j == gi:
