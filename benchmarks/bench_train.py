@@ -33,8 +33,8 @@ def classic(target: float, max_epochs: int, seed: int):
     train = tvd.MNIST(root, train=True, download=False, transform=tf)
     xt, yt = datasets.load_tensors("mnist", False)
     training.seed_everything(seed)
-    loader = DataLoader(train, batch_size=64, shuffle=True)
     model = nets.SeedNet()
+    loader = DataLoader(train, batch_size=64, shuffle=True)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.5)
     spent, curve = 0.0, []
     for epoch in range(1, max_epochs + 1):
@@ -59,8 +59,10 @@ def fast(target: float, seed: int):
 
     tr = datasets.load_tensors("mnist", True)
     te = datasets.load_tensors("mnist", False)
-    cfg = MNIST_DEFAULT
-    cfg.seed = seed
+    import dataclasses
+
+    cfg = dataclasses.replace(MNIST_DEFAULT, seed=seed)
+    training.seed_everything(seed)  # before building the net, as `vidrec train mnist` does
     model = nets.SeedNet()
     reached = {}
     eval_time = [0.0]
