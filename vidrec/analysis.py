@@ -19,6 +19,8 @@ from typing import Sequence
 
 import numpy as np
 
+from vidrec.plots import pyplot, save_figure
+
 
 @dataclass
 class FirstLayer:
@@ -45,25 +47,6 @@ def first_layer(model) -> FirstLayer:
     raise VidrecError(f"{type(model).__name__} has no convolution layer; nothing to show")
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig, path) -> Path:
-    from vidrec.atomic import atomic_path
-
-    plt = _plt()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return Path(path)
-
-
 def _sym(k: np.ndarray) -> float:
     v = float(np.abs(k).max())
     return v if v > 0 else 1.0
@@ -76,7 +59,7 @@ def filters_png(weights: np.ndarray, path: str | os.PathLike, title: str = "",
     Each filter gets its own symmetric colour range, so a weak filter is as
     readable as a strong one; the range is printed under it.
     """
-    plt = _plt()
+    plt = pyplot()
     n = len(weights)
     nrows = max(1, -(-n // ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(2.0 * ncols, 2.15 * nrows + 0.5), squeeze=False)
@@ -94,7 +77,7 @@ def filters_png(weights: np.ndarray, path: str | os.PathLike, title: str = "",
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def filtered_images(weights: np.ndarray, image: np.ndarray) -> list[np.ndarray]:
@@ -114,7 +97,7 @@ def filtered_images(weights: np.ndarray, image: np.ndarray) -> list[np.ndarray]:
 def effects_png(weights: np.ndarray, image: np.ndarray, path: str | os.PathLike, title: str = "",
                 names: Sequence[str] | None = None, pairs_per_row: int = 2) -> Path:
     """Filter and filtered image side by side (filter | result, two pairs per row), input shown first."""
-    plt = _plt()
+    plt = pyplot()
     results = filtered_images(weights, image)
     n = len(weights)
     ncols = 2 * pairs_per_row
@@ -140,7 +123,7 @@ def effects_png(weights: np.ndarray, image: np.ndarray, path: str | os.PathLike,
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def weights_table(layer: FirstLayer, title: str = "", names: Sequence[str] | None = None):

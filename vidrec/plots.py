@@ -12,7 +12,8 @@ from typing import Sequence
 import numpy as np
 
 
-def _plt():
+def pyplot():
+    """matplotlib.pyplot on the Agg backend (no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -21,12 +22,13 @@ def _plt():
     return plt
 
 
-def _save(fig, path: str | os.PathLike) -> Path:
+def save_figure(fig, path: str | os.PathLike, dpi: int = 110) -> Path:
+    """Write ``fig`` as a PNG atomically and close it."""
     from vidrec.atomic import atomic_path
 
-    plt = _plt()
+    plt = pyplot()
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight")
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
     plt.close(fig)
     return Path(path)
 
@@ -39,7 +41,7 @@ def loss_curves(
     ylabel: str = "negative log likelihood loss",
 ) -> Path:
     """The seed's plot: train loss against examples seen (line), test loss per epoch (dots)."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
     if train_curve:
         xs, ys = zip(*train_curve)
@@ -52,7 +54,7 @@ def loss_curves(
     ax.set_title(title)
     ax.legend()
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def confusion_matrix(true: np.ndarray, pred: np.ndarray, n: int) -> np.ndarray:
@@ -63,7 +65,7 @@ def confusion_matrix(true: np.ndarray, pred: np.ndarray, n: int) -> np.ndarray:
 
 
 def confusion_matrix_png(cm: np.ndarray, classes: Sequence[str], path: str | os.PathLike, title: str = "") -> Path:
-    plt = _plt()
+    plt = pyplot()
     n = len(classes)
     size = max(4.0, 0.55 * n + 2)
     fig, ax = plt.subplots(figsize=(size, size))
@@ -79,7 +81,7 @@ def confusion_matrix_png(cm: np.ndarray, classes: Sequence[str], path: str | os.
                     color="white" if cm[i, j] > thresh else "black")
     acc = np.trace(cm) / max(cm.sum(), 1)
     ax.set_title(f"{title}  (accuracy {acc:.2%})" if title else f"accuracy {acc:.2%}")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def image_grid_png(
@@ -93,7 +95,7 @@ def image_grid_png(
     cell: float = 2.0,
 ) -> Path:
     """A grid of images with a title under each (the seed's figure layout)."""
-    plt = _plt()
+    plt = pyplot()
     n = len(images)
     ncols = max(1, min(ncols, n))
     nrows = max(1, -(-n // ncols))
@@ -112,7 +114,7 @@ def image_grid_png(
         fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / (cell * nrows + 0.4)))
     else:
         fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def prediction_grid_png(

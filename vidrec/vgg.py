@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from vidrec.errors import VidrecError
+from vidrec.plots import pyplot, save_figure
 
 # torchvision's configuration "D" (VGG16) up to the third block: channels per
 # conv, "M" a 2x2 max-pool. Deeper layers are not "early" and are not built.
@@ -310,25 +311,6 @@ def _fit(img: np.ndarray, longest: int) -> np.ndarray:
     return cv2.resize(img, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig, path) -> Path:
-    from vidrec.atomic import atomic_path
-
-    plt = _plt()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    return Path(path)
-
-
 def _mosaic(tiles: list[np.ndarray], ncols: int, gap: int = 2) -> tuple[np.ndarray, list[tuple[int, int]]]:
     """Equal-sized RGB tiles (float in [0,1]) on a white sheet; returns it and each tile's top-left corner.
 
@@ -348,7 +330,7 @@ def _mosaic(tiles: list[np.ndarray], ncols: int, gap: int = 2) -> tuple[np.ndarr
 
 def filters_rgb_png(weight: np.ndarray, path, title: str, ncols: int = 8, cell: int = 12) -> Path:
     """First-layer filters [64,3,3,3] as small RGB pictures, each stretched to [0,1] on its own."""
-    plt = _plt()
+    plt = pyplot()
     tiles = []
     for k in weight:
         k = k.transpose(1, 2, 0)  # HxWx3, RGB order as VGG reads it
@@ -362,14 +344,14 @@ def filters_rgb_png(weight: np.ndarray, path, title: str, ncols: int = 8, cell: 
         ax.text(x, y - 0.5, str(i), fontsize=6, va="bottom", ha="left")
     ax.axis("off")
     ax.set_title(title, fontsize=9)
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=100)
 
 
 def responses_png(maps: np.ndarray, image_rgb: np.ndarray, path, title: str, ncols: int = 8) -> Path:
     """The input beside every filter's activation map (after ReLU), each map on its own colour scale."""
     import matplotlib
 
-    plt = _plt()
+    plt = pyplot()
     cmap = matplotlib.colormaps["inferno"]
     tiles = []
     for m in maps:
@@ -387,7 +369,7 @@ def responses_png(maps: np.ndarray, image_rgb: np.ndarray, path, title: str, nco
     a1.axis("off")
     a1.set_title("filter: peak activation (each map scaled to its own peak; black = 0)", fontsize=8)
     fig.suptitle(title, fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=100)
 
 
 def analyze(out_dir: str | os.PathLike, image: str | os.PathLike | None = None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 
 import cv2
 import numpy as np
@@ -13,22 +12,11 @@ from vidrec.crop import to_model_input
 from vidrec.errors import VidrecError
 from vidrec.modelstore import load
 from vidrec.recognizer import Recognizer
+from vidrec.threads import torch_threads
 from vidrec.segment import Segmenter, SegmenterConfig
 from vidrec.tracking import Tracker
 from vidrec.types import Frame, Prediction, Region
 
-
-@contextmanager
-def one_thread():
-    """A forward pass over a dozen 28x28 crops is microseconds of work per thread:
-    thread start-up and, on a busy machine, waiting for a second core cost more
-    than they give (measured: classify p99 several times lower with one thread)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 PALETTE = [(0, 200, 0), (255, 160, 0), (0, 160, 255), (200, 0, 200), (0, 220, 220), (60, 60, 255)]
 
@@ -108,7 +96,7 @@ class MultiDigit(Recognizer):
         if not regions:
             return np.zeros((0, len(self.classes)), np.float32)
         x = to_model_input(np.stack([r.crop for r in regions]), self.info)
-        with one_thread():
+        with torch_threads(1):
             out = self.model(x)
         # SeedNet ends in log_softmax; other architectures may give logits
         probs = out.exp() if out.max() <= 0 else torch.softmax(out, 1)

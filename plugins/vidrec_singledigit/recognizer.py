@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -12,22 +11,10 @@ from vidrec.crop import to_model_input
 from vidrec.errors import VidrecError
 from vidrec.modelstore import load
 from vidrec.recognizer import Recognizer
+from vidrec.threads import torch_threads
 from vidrec.segment import Segmenter
 from vidrec.tracking import Tracker
 from vidrec.types import Frame, Prediction, Region
-
-
-@contextmanager
-def one_thread():
-    """A forward pass over a dozen 28x28 crops is microseconds of work per thread:
-    thread start-up and, on a busy machine, waiting for a second core cost more
-    than they give (measured: classify p99 several times lower with one thread)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _num(name, value, lo, hi) -> float:
@@ -103,7 +90,7 @@ class SingleDigit(Recognizer):
         r = regions[main]
         self.last_crop = r.crop
         x = to_model_input(r.crop[None], self.info)
-        with one_thread():
+        with torch_threads(1):
             out = self.model(x)
         p = (out.exp() if out.max() <= 0 else torch.softmax(out, 1)).numpy()
         (t,) = self.tracker.update(np.asarray([r.box], float), p)

@@ -184,15 +184,12 @@ class VGG16Overlay(Recognizer):
         # recognisers, intra-op threads mostly wait for each other (measured
         # here: 7 ms with one thread against 59 ms with two for one conv1_2
         # filter), and the setting is restored for everyone else.
-        before = torch.get_num_threads()
-        torch.set_num_threads(self.threads)
-        try:
-            with torch.inference_mode():
-                if idx:
-                    x = self.feats.model[:idx](x)
-                a = F.relu(F.conv2d(x, conv.weight[f : f + 1], conv.bias[f : f + 1], padding=1))
-        finally:
-            torch.set_num_threads(before)
+        from vidrec.threads import torch_threads
+
+        with torch_threads(self.threads), torch.inference_mode():
+            if idx:
+                x = self.feats.model[:idx](x)
+            a = F.relu(F.conv2d(x, conv.weight[f : f + 1], conv.bias[f : f + 1], padding=1))
         return a[0, 0].numpy()
 
     def preprocess(self, frame):
