@@ -139,9 +139,9 @@ def _csv(records: list[dict], columns: list[str]) -> str:
 
 
 def _effects_png(effects: list[dict], path: Path, title: str) -> Path:
-    from vidrec.plots import _plt, _save
+    from vidrec.plots import pyplot, save_figure
 
-    plt = _plt()
+    plt = pyplot()
     names = list(dict.fromkeys(e["setting"] for e in effects))
     ncols = min(5, len(names))
     nrows = -(-len(names) // ncols)
@@ -161,7 +161,7 @@ def _effects_png(effects: list[dict], path: Path, title: str) -> Path:
     axes[0][0].legend(fontsize=7)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def write(study, out_dir: str | Path) -> dict[str, Path]:
