@@ -50,3 +50,21 @@ class Recognizer:
 
     def close(self) -> None:
         """Release what the recogniser holds."""
+
+
+def option_number(name: str, value, lo: float | None = None, hi: float | None = None, kind=float):
+    """A recogniser option as a number (``--option`` values arrive as strings).
+
+    Raises a one-line VidrecError when it is not a number or lies outside [lo, hi].
+    """
+    from vidrec.errors import VidrecError
+
+    try:
+        v = kind(value)
+    except (TypeError, ValueError):
+        what = "a whole number" if kind is int else "a number"
+        raise VidrecError(f"option {name}={value!r} must be {what}") from None
+    if (lo is not None and v < lo) or (hi is not None and v > hi):
+        raise VidrecError(f"option {name}={value!r} must be between {lo} and {hi}")
+    return v
+

@@ -9,7 +9,7 @@ from vidrec import draw
 from vidrec.crop import to_model_input
 from vidrec.errors import VidrecError
 from vidrec.modelstore import load
-from vidrec.recognizer import Recognizer
+from vidrec.recognizer import Recognizer, option_number
 from vidrec.segment import Segmenter, SegmenterConfig
 from vidrec.tracking import Tracker
 from vidrec.types import Frame, Prediction, Region
@@ -26,13 +26,6 @@ GREEK = {
 }
 
 
-def _float(name: str, value) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise VidrecError(f"option {name} must be a number, got {value!r}") from None
-
-
 class GreekLetters(Recognizer):
     name = "greek"
 
@@ -45,7 +38,7 @@ class GreekLetters(Recognizer):
         self.model, self.info, _ = load(model)
         self.model.eval()
         self.classes = list(self.info.classes)
-        self.min_confidence = _float("min_confidence", DEFAULT_MIN_CONFIDENCE if min_confidence is None
+        self.min_confidence = option_number("min_confidence", DEFAULT_MIN_CONFIDENCE if min_confidence is None
                                      else min_confidence)
         if not 0.0 <= self.min_confidence <= 1.0:
             raise VidrecError(f"min_confidence must be between 0 and 1, got {self.min_confidence}")
@@ -57,7 +50,7 @@ class GreekLetters(Recognizer):
         # Letters are wider than digits (an alpha is often 1.5-2x as wide as tall) and are
         # written apart, not touching: do not split wide marks as the digit default does.
         self.segmenter = Segmenter(**{**SEGMENTER_DEFAULTS, **seg_options})
-        self.tracker = Tracker(history=int(_float("history", history)), max_missed=int(_float("max_missed", max_missed)))
+        self.tracker = Tracker(history=int(option_number("history", history)), max_missed=int(option_number("max_missed", max_missed)))
         self.font = _greek_font() if str(glyphs).lower() not in ("no", "false", "0") else None
         self._label_cache: dict[tuple, np.ndarray] = {}
 

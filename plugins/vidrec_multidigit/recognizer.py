@@ -11,7 +11,7 @@ from vidrec import draw, reading
 from vidrec.crop import to_model_input
 from vidrec.errors import VidrecError
 from vidrec.modelstore import load
-from vidrec.recognizer import Recognizer
+from vidrec.recognizer import Recognizer, option_number
 from vidrec.threads import torch_threads
 from vidrec.segment import Segmenter, SegmenterConfig
 from vidrec.tracking import Tracker
@@ -19,13 +19,6 @@ from vidrec.types import Frame, Prediction, Region
 
 
 PALETTE = [(0, 200, 0), (255, 160, 0), (0, 160, 255), (200, 0, 200), (0, 220, 220), (60, 60, 255)]
-
-
-def _float(name: str, value) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise VidrecError(f"option {name} must be a number, got {value!r}") from None
 
 
 class MultiDigit(Recognizer):
@@ -38,11 +31,11 @@ class MultiDigit(Recognizer):
         self.model, self.info, _ = load(model)
         self.model.eval()
         self.classes = list(self.info.classes)
-        self.min_confidence = _float("min_confidence", DEFAULT_MIN_CONFIDENCE if min_confidence is None
+        self.min_confidence = option_number("min_confidence", DEFAULT_MIN_CONFIDENCE if min_confidence is None
                                      else min_confidence)
         if not 0.0 <= self.min_confidence <= 1.0:
             raise VidrecError(f"min_confidence must be between 0 and 1, got {self.min_confidence}")
-        self.keep_confidence = min(self.min_confidence, _float(
+        self.keep_confidence = min(self.min_confidence, option_number(
             "keep_confidence", DEFAULT_KEEP_CONFIDENCE if keep_confidence is None else keep_confidence))
         known = set(SegmenterConfig().as_dict())
         bad = [k for k in seg_options if k not in known]
@@ -50,10 +43,10 @@ class MultiDigit(Recognizer):
             raise VidrecError(f"multidigit has no option {bad[0]!r}; options: model, min_confidence, keep_confidence, history, "
                               f"max_missed, space, word_reject, reclassify_every, {', '.join(sorted(known))}")
         self.segmenter = Segmenter(make_crops=False, **seg_options)
-        self.reclassify_every = max(1, int(_float("reclassify_every", reclassify_every)))
-        self.tracker = Tracker(history=int(_float("history", history)), max_missed=int(_float("max_missed", max_missed)))
-        self.space = _float("space", space)
-        self.word_reject = _float("word_reject", word_reject)
+        self.reclassify_every = max(1, int(option_number("reclassify_every", reclassify_every)))
+        self.tracker = Tracker(history=int(option_number("history", history)), max_missed=int(option_number("max_missed", max_missed)))
+        self.space = option_number("space", space)
+        self.word_reject = option_number("word_reject", word_reject)
         self.last_candidates = 0
         self._text_memo = None
 

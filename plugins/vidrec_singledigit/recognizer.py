@@ -10,21 +10,11 @@ from vidrec import draw
 from vidrec.crop import to_model_input
 from vidrec.errors import VidrecError
 from vidrec.modelstore import load
-from vidrec.recognizer import Recognizer
+from vidrec.recognizer import Recognizer, option_number
 from vidrec.threads import torch_threads
 from vidrec.segment import Segmenter
 from vidrec.tracking import Tracker
 from vidrec.types import Frame, Prediction, Region
-
-
-def _num(name, value, lo, hi) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise VidrecError(f"option {name} must be a number, got {value!r}") from None
-    if not lo <= v <= hi:
-        raise VidrecError(f"option {name} must be between {lo} and {hi}, got {v}")
-    return v
 
 
 class SingleDigit(Recognizer):
@@ -37,17 +27,17 @@ class SingleDigit(Recognizer):
         self.model, self.info, _ = load(model)
         self.model.eval()
         self.classes = list(self.info.classes)
-        self.min_confidence = _num("min_confidence", DEFAULT_MIN_CONFIDENCE if min_confidence is None
+        self.min_confidence = option_number("min_confidence", DEFAULT_MIN_CONFIDENCE if min_confidence is None
                                    else min_confidence, 0, 1)
         self.largest = str(largest).lower() in ("1", "true", "yes", "on")
-        self.box_frac = _num("box", box, 0.1, 1.0)
-        self.several = _num("several", several, 0.1, 1.0)  # a second mark this tall (share) is a symbol
+        self.box_frac = option_number("box", box, 0.1, 1.0)
+        self.several = option_number("several", several, 0.1, 1.0)  # a second mark this tall (share) is a symbol
         # Inside the box a digit is big and near: the closing kernel must exceed a marker's
         # stroke, and specks below a sixth of the box are not the symbol.
         self.box_segmenter = Segmenter(work_width=192, kernel_frac=0.12, max_height_frac=0.95,
                                        max_aspect=1.6, max_touching=6)
         self.view_segmenter = Segmenter()
-        self.tracker = Tracker(history=int(_num("history", history, 1, 100)), max_missed=2, max_shift=1.5,
+        self.tracker = Tracker(history=int(option_number("history", history, 1, 100)), max_missed=2, max_shift=1.5,
                                swap_iou=0.7)
         self.state = ""  # what the box holds: "", "digit", "several", "unsure"
         self.last_crop: np.ndarray | None = None

@@ -25,7 +25,7 @@ conv1_1 and 128 for deeper layers), ``alpha`` (heat-map opacity, default 0.5),
 from __future__ import annotations
 
 from vidrec.hookspecs import hookimpl
-from vidrec.recognizer import Recognizer
+from vidrec.recognizer import Recognizer, option_number
 
 __version__ = "0.1.0"
 
@@ -46,18 +46,6 @@ def _truthy(v) -> bool:
     raise VidrecError(f"vgg16: random_init={v!r}: expected 1/0, true/false or yes/no")
 
 
-def _number(name: str, v, kind, lo, hi):
-    from vidrec.errors import VidrecError
-
-    try:
-        x = kind(v)
-    except (TypeError, ValueError):
-        raise VidrecError(f"vgg16: {name}={v!r} is not a {kind.__name__}") from None
-    if not lo <= x <= hi:
-        raise VidrecError(f"vgg16: {name}={v!r} must be between {lo} and {hi}")
-    return x
-
-
 class VGG16Overlay(Recognizer):
     name = "vgg16"
 
@@ -72,14 +60,14 @@ class VGG16Overlay(Recognizer):
         self._torch = torch
         self.layers = list(vgg.CONV_LAYERS)
         self.layer = vgg.check_layer(str(layer))
-        self.width_opt = None if width is None else _number("width", width, int, 16, 4096)
-        self.alpha = _number("alpha", alpha, float, 0.0, 1.0)
-        self.threads = _number("threads", threads, int, 1, 256)
+        self.width_opt = None if width is None else option_number("width", width, 16, 4096, kind=int)
+        self.alpha = option_number("alpha", alpha, 0.0, 1.0, kind=float)
+        self.threads = option_number("threads", threads, 1, 256, kind=int)
         # Every early layer is loaded once, so that l/L never waits on a disk read.
         self.feats = vgg.load_features(self.layers[-1], weights=weights, random_init=_truthy(random_init),
                                        how=vgg.HOW_PLUGIN)
         n = self._n_filters()
-        self.filter = _number("filter", filter, int, 0, n - 1)
+        self.filter = option_number("filter", filter, 0, n - 1, kind=int)
         self.weights_label = {"imagenet": "ImageNet", "file": self.feats.label,
                               "random": "RANDOM INIT (untrained)"}[self.feats.kind]
         self._scale = None  # running activation scale, so the colours do not flicker
