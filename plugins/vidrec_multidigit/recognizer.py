@@ -25,7 +25,8 @@ class MultiDigit(Recognizer):
     name = "multidigit"
 
     def __init__(self, model: str = "mnist", min_confidence=None, history=8, max_missed=3,
-                 space=0.6, word_reject=0.5, keep_confidence=None, reclassify_every=5, **seg_options):
+                 space=0.6, word_reject=0.5, keep_confidence=None, reclassify_every=5, max_looks=6,
+                 **seg_options):
         from vidrec_multidigit import DEFAULT_KEEP_CONFIDENCE, DEFAULT_MIN_CONFIDENCE
 
         self.model, self.info, _ = load(model)
@@ -41,9 +42,12 @@ class MultiDigit(Recognizer):
         bad = [k for k in seg_options if k not in known]
         if bad:
             raise VidrecError(f"multidigit has no option {bad[0]!r}; options: model, min_confidence, keep_confidence, history, "
-                              f"max_missed, space, word_reject, reclassify_every, {', '.join(sorted(known))}")
+                              f"max_missed, space, word_reject, reclassify_every, max_looks, {', '.join(sorted(known))}")
         self.segmenter = Segmenter(make_crops=False, **seg_options)
         self.reclassify_every = max(1, int(option_number("reclassify_every", reclassify_every)))
+        # at most this many known tracks looked at again per frame (0: no cap), so no frame
+        # pays for every track at once (a sheet moving): see :meth:`_plan_looks`
+        self.max_looks = max(0, int(option_number("max_looks", max_looks)))
         self.tracker = Tracker(history=int(option_number("history", history)), max_missed=int(option_number("max_missed", max_missed)))
         self.space = option_number("space", space)
         self.word_reject = option_number("word_reject", word_reject)
@@ -64,24 +68,48 @@ class MultiDigit(Recognizer):
         m = region.extra["_mask"].astype(np.float32)
         return cv2.resize(m, (8, 8), interpolation=cv2.INTER_AREA)
 
-    def _reusable(self, t, region: Region, sig: np.ndarray) -> bool:
-        """Whether the track's last look still stands for this region.
+    # why a region is looked at afresh, most urgent first (lower sorts first)
+    NEW, CHANGED, DOUBTFUL, DUE = 0, 1, 2, 3
 
-        Its crop would come out the same (box size within 10%, the 8x8 stroke
-        layout within a tenth), the look was sure, and it is not yet time to look
-        again: every track is re-examined every ``reclassify_every`` frames, so a
-        label is never fixed once (design.md), and a changed symbol at once.
+    def _need(self, t, region: Region, sig: np.ndarray | None) -> int | None:
+        """Why the region must be looked at afresh, or None when the track's last look stands.
+
+        The last look stands while its crop would come out the same (box size within
+        10%, the 8x8 stroke layout within a tenth), it was sure, and it is not yet time
+        to look again: every track is re-examined every ``reclassify_every`` frames, so
+        a label is never fixed once (design.md), and a changed symbol at once.
         """
-        memo = t.memo
-        if memo is None or memo["age"] >= self.reclassify_every - 1:  # age: frames since the look
-            return False
-        if memo["probs"].max() < self.min_confidence:
-            return False  # doubtful: every look counts
+        memo = None if t is None else t.memo
+        if memo is None or sig is None:
+            return self.NEW
         w, h = region.box[2], region.box[3]
         mw, mh = memo["size"]
-        if abs(w - mw) > 0.1 * mw or abs(h - mh) > 0.1 * mh:
-            return False
-        return float(np.abs(sig - memo["sig"]).mean()) <= 0.1
+        if abs(w - mw) > 0.1 * mw or abs(h - mh) > 0.1 * mh or float(np.abs(sig - memo["sig"]).mean()) > 0.1:
+            return self.CHANGED
+        if memo["probs"].max() < self.min_confidence:
+            return self.DOUBTFUL  # doubtful: every look counts
+        if memo["age"] >= self.reclassify_every - 1:  # age: frames since the look
+            return self.DUE
+        return None
+
+    def _plan_looks(self, needs: list[tuple[int, int, int]]) -> tuple[list[int], list[int]]:
+        """Split the regions that want a look into those looked at now and those deferred.
+
+        ``needs``: (why, -age, region index). A crop costs about a third of a
+        millisecond, and a moving sheet (every box changed) or a group of tracks due
+        together would put a dozen on one frame: the latency spike a live view
+        stutters at. So at most ``max_looks`` tracks that already have a look are
+        looked at again per frame: changed shapes first, then doubtful looks, then
+        the timed re-looks, oldest first; a deferred track keeps its last look one
+        frame more. New symbols are always looked at (nothing can be shown for them
+        until they are), so the frame a sheet comes into view still pays for all of it.
+        """
+        needs.sort()
+        new = [d for why, _, d in needs if why == self.NEW]
+        old = [d for why, _, d in needs if why != self.NEW]
+        if self.max_looks and len(old) > self.max_looks:
+            return new + old[: self.max_looks], old[self.max_looks:]
+        return new + old, []
 
     @torch.inference_mode()
     def probabilities(self, regions: list[Region]) -> np.ndarray:
@@ -102,20 +130,30 @@ class MultiDigit(Recognizer):
         tracks = self.tracker.tracks
         match = self.tracker.match([r.box for r in regions]) if regions else {}
         probs = np.zeros((len(regions), len(self.classes)), np.float32)
-        sigs, fresh = [], []
+        sigs, needs = [], []
         for d, r in enumerate(regions):
             sig = self._signature(r) if "_mask" in r.extra else None
             sigs.append(sig)
             t = tracks[match[d]] if d in match else None
-            if t is not None and sig is not None and self._reusable(t, r, sig):
+            why = self._need(t, r, sig)
+            if why is not None:
+                needs.append((why, -(t.memo["age"] if why != self.NEW else 0), d))
+        fresh, deferred = self._plan_looks(needs)
+        gone = set()  # deferred new symbols: not seen this frame
+        for d in deferred:
+            t = tracks[match[d]] if d in match else None
+            if t is None or t.memo is None:
+                gone.add(d)
+        looked = set(fresh)
+        for d, r in enumerate(regions):
+            if d not in looked and d not in gone:
+                t = tracks[match[d]]
                 probs[d] = t.memo["probs"]
                 r.crop = t.memo["crop"]
-            else:
-                fresh.append(d)
         for d in fresh:
             if regions[d].crop is None:
                 regions[d].crop = self.segmenter.crop_of(regions[d])
-        fresh_all = set(fresh)
+        fresh_all = set(fresh) | gone
         fresh = [d for d in fresh if regions[d].crop.any()]  # nothing there after all
         if fresh:
             probs[fresh] = self.probabilities([regions[d] for d in fresh])
