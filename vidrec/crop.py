@@ -370,13 +370,22 @@ def stroke_width(mask: np.ndarray) -> float:
     """Typical stroke width in pixels: twice the distance transform on the stroke ridges."""
     if not mask.any():
         return 0.0
-    m = np.pad(mask.astype(np.uint8), 1)
+    m = cv2.copyMakeBorder(mask.astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
     dt = cv2.distanceTransform(m, cv2.DIST_L2, 5)
     ridge = (dt >= cv2.dilate(dt, np.ones((3, 3), np.uint8))) & (m > 0)
     vals = dt[ridge]
     if vals.size == 0:
         vals = dt[m > 0]
-    return float(2.0 * np.median(vals))
+    return float(2.0 * _median(vals))
+
+
+def _median(v: np.ndarray):
+    """np.median of a 1-d array (the same value), without its generic-path overhead."""
+    k = v.size // 2
+    if v.size % 2:
+        return np.partition(v, k)[k]
+    p = np.partition(v, (k - 1, k))
+    return np.mean(p[k - 1:k + 1])
 
 
 def _bbox(mask: np.ndarray):
@@ -426,14 +435,15 @@ def render(mask: np.ndarray, target_width: float = TARGET_WIDTH) -> np.ndarray:
     px = canon / BOX  # canonical pixels per final pixel
     w = stroke_width(m)
     want = target_width * px
-    m = np.pad(m, int(want) + 2)
+    pad = int(want) + 2
+    m = cv2.copyMakeBorder(m, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
     if w < WIDTH_BAND[0] * want:
         m = cv2.dilate(m, _disk((want - w) / 2))
     elif w > WIDTH_BAND[1] * want:
         r = (w - WIDTH_BAND[1] * want) / 2
         er = cv2.erode(m, _disk(r))
         # never erode a piece away entirely
-        if er.sum() > 0.3 * m.sum():
+        if cv2.countNonZero(er) > 0.3 * cv2.countNonZero(m):
             m = er
     bb = _bbox(m)
     x0, y0, x1, y1 = bb
@@ -448,9 +458,9 @@ def render(mask: np.ndarray, target_width: float = TARGET_WIDTH) -> np.ndarray:
     tot = small.sum()
     if tot <= 0:
         return out
-    ys, xs = np.mgrid[0 : small.shape[0], 0 : small.shape[1]]
-    cy = (ys * small).sum() / tot
-    cx = (xs * small).sum() / tot
+    s64 = small.astype(np.float64)
+    cy = s64.sum(axis=1) @ np.arange(small.shape[0], dtype=np.float64) / tot
+    cx = s64.sum(axis=0) @ np.arange(small.shape[1], dtype=np.float64) / tot
     oy = int(round(SIZE / 2 - cy))
     ox = int(round(SIZE / 2 - cx))
     oy = min(max(oy, 0), SIZE - small.shape[0])
