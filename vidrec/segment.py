@@ -162,7 +162,8 @@ class Segmenter:
         weak = cv2.bitwise_and(weak, cv2.bitwise_or(cv2.compare(ink, half_peak, cv2.CMP_GE), strong))
         n, labels, stats, _ = cv2.connectedComponentsWithStats(weak, connectivity=8, ltype=cv2.CV_16U)
         keep = np.zeros(n, bool)
-        keep[labels.ravel()[np.flatnonzero(strong)]] = True
+        # (a boolean mask indexes 8x faster than np.flatnonzero's index list)
+        keep[labels[cv2.bitwise_and(strong, 1).view(bool)]] = True
         keep[0] = False
         sample = background[::4, ::4].ravel()
         bright = float(np.partition(sample, int(0.97 * (sample.size - 1)))[int(0.97 * (sample.size - 1))])
@@ -255,11 +256,11 @@ class Segmenter:
         peaks = []
         for i in g:
             x, y, w, h = (int(v) for v in stats[i, :4])
-            paper = float(b.background[y:y + h, x:x + w].mean())
+            paper = cv2.mean(b.background[y:y + h, x:x + w])[0]
             own = labels[y:y + h, x:x + w] == ids[i]
             # the stroke's typical darkness (its median), not its darkest pixel, which
             # a shadow can borrow from the dark mark it runs into
-            peaks.append((paper - float(np.median(b.small[y:y + h, x:x + w][own]))) / max(1.0, paper))
+            peaks.append((paper - float(_median(b.small[y:y + h, x:x + w][own]))) / max(1.0, paper))
         top = max(peaks)
         return [i for i, pk in zip(g, peaks) if pk >= 0.65 * top]
 
@@ -293,7 +294,7 @@ class Segmenter:
         sm = np.convolve(proj, np.ones(3, np.float32) / 3, mode="same")
         inner = sm[1:-1]
         is_min = (inner <= sm[:-2]) & (inner <= sm[2:])
-        level = 0.5 * float(np.median(proj[proj > 0])) if (proj > 0).any() else 0
+        level = 0.5 * float(_median(proj[proj > 0])) if (proj > 0).any() else 0
         cand = [i + 1 for i in np.flatnonzero(is_min & (inner <= level))]
         gap = max(2, int(0.3 * h))
         cuts: list[int] = []
@@ -360,10 +361,14 @@ class Segmenter:
         for gi, g in enumerate(groups):
             if len(g) > 1:
                 g = self._same_pen(g, stats, ids, labels, b)
-            st = stats[g]
-            x0, y0 = int(st[:, 0].min()), int(st[:, 1].min())
-            x1 = int((st[:, 0] + st[:, 2]).max())
-            y1 = int((st[:, 1] + st[:, 3]).max())
+            if len(g) > 1:
+                st = stats[g]
+                x0, y0 = int(st[:, 0].min()), int(st[:, 1].min())
+                x1 = int((st[:, 0] + st[:, 2]).max())
+                y1 = int((st[:, 1] + st[:, 3]).max())
+            else:  # most groups are one stroke: its own box, without array reductions
+                x0, y0, w0, h0 = stats[g[0], :4].tolist()
+                x1, y1 = x0 + w0, y0 + h0
             gh = y1 - y0
             if gh * s < cfg.min_height or gh * s > cfg.max_height_frac * H:
                 if 0.6 * cfg.min_height <= gh * s < cfg.min_height and (x1 - x0) <= 3 * gh:
@@ -467,12 +472,12 @@ class Segmenter:
                 # clean paper around it: a symbol is written on something brighter than itself
                 # that continues past it. A fingertip, the narrow end of a dark object or a
                 # cable crossing a dark room have dark, non-stroke pixels right beside them.
-                paper = float(b.background[by0:by0 + bh, bx0:bx0 + bw].mean())
+                paper = cv2.mean(b.background[by0:by0 + bh, bx0:bx0 + bw])[0]  # (numpy's mean: 3x slower)
                 if paper < cfg.min_paper * b.bright or paper < cfg.min_paper_level:
                     continue  # not on the sheet: a mark on a darker surface of the room
                 # a pen line's core is far darker than its paper; shading (a nose, a fold in
                 # cloth, a shadow) only dims it
-                peak = (paper - float(b.small[by0:by0 + bh, bx0:bx0 + bw].min())) / max(1.0, paper)
+                peak = (paper - cv2.minMaxLoc(b.small[by0:by0 + bh, bx0:bx0 + bw])[0]) / max(1.0, paper)
                 if peak < cfg.min_peak_contrast or (stroke * s / (bh * s) > 0.2 and peak < 0.4):
                     continue  # too faint for ink, or thick and faint: shading, a fold, a weave
                 dark_level = paper * (1.0 - cfg.contrast_rel) - 4
@@ -550,6 +555,15 @@ class Segmenter:
         stroke = cv2.copyMakeBorder(stroke, m, m, m, m, cv2.BORDER_CONSTANT, value=0)
         g = cv2.copyMakeBorder(g, m, m, m, m, cv2.BORDER_REPLICATE)
         return normalize_crop(g, mask=stroke * 255)
+
+
+def _median(v: np.ndarray):
+    """np.median of a 1-d array (the same value) without its generic-path overhead (a tenth of segment)."""
+    k = v.size // 2
+    if v.size % 2:
+        return np.partition(v, k)[k]
+    p = np.partition(v, (k - 1, k))
+    return np.mean(p[k - 1:k + 1])
 
 
 def _gray_of(frame: Frame | np.ndarray) -> np.ndarray:
