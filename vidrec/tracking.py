@@ -74,8 +74,16 @@ class Tracker:
         # restarts the vote (a card swapped in a single-symbol box); 0: always wait two frames
         self.swap_iou = swap_iou
         self.decay = decay  # weight of a look one frame older
+        self._decay_pows: dict[tuple[float, int], np.ndarray] = {}
         self.tracks: list[Track] = []
         self._next = 1
+
+    def _decay_weights(self, k: int) -> np.ndarray:
+        """decay ** (k-1 .. 0): the weights of k looks, oldest first (made once per length)."""
+        w = self._decay_pows.get((self.decay, k))
+        if w is None:
+            w = self._decay_pows[(self.decay, k)] = self.decay ** np.arange(k - 1, -1, -1)
+        return w
 
     def reset(self) -> None:
         self.tracks = []
@@ -108,6 +116,7 @@ class Tracker:
         out: dict[int, int] = {}
         used_t: set[int] = set()
         flat = np.argsort(-score, axis=None)
+        limit = min(score.shape)
         for k in flat:
             d, t = divmod(int(k), score.shape[1])
             s = score[d, t]
@@ -117,6 +126,8 @@ class Tracker:
                 continue
             out[d] = t
             used_t.add(t)
+            if len(out) == limit:
+                break  # every detection (or every track) has its match
         return out
 
     @staticmethod
@@ -136,12 +147,15 @@ class Tracker:
         tol = 0.3 * np.median(h[near]) if near.any() else 0
         if len(offs) < 2:
             return None
-        d = np.hypot(offs[:, None, 0] - offs[None, :, 0], offs[:, None, 1] - offs[None, :, 1])
-        votes = (d < tol).sum(1)
+        # squared distances against tol**2: no square roots over the (pairs x pairs) matrix
+        dx = offs[:, None, 0] - offs[None, :, 0]
+        dy = offs[:, None, 1] - offs[None, :, 1]
+        close = dx * dx + dy * dy < tol * tol
+        votes = close.sum(1)
         best = int(np.argmax(votes - 1e-3 * np.hypot(offs[:, 0], offs[:, 1])))
         if votes[best] < max(2, 0.4 * min(len(boxes), len(last))):
             return None
-        return offs[d[best] < tol].mean(0)
+        return offs[close[best]].mean(0)
 
     def update(self, boxes, probs, match: dict[int, int] | None = None) -> list[Track]:
         """Feed this frame's detections (boxes N,4 and class probabilities N,C).
@@ -186,9 +200,9 @@ class Tracker:
             hist = np.asarray(t.probs)
             # confidence-weighted vote: a sure look counts more than a doubtful one, a recent
             # look more than an old one (a digit coming into view sharpens as it settles)
-            w = hist.max(axis=1) * self.decay ** np.arange(len(hist) - 1, -1, -1)
-            t.label = int(np.argmax((hist * w[:, None]).sum(axis=0)))
-            t.confidence = float((hist[:, t.label] * w).sum() / max(w.sum(), 1e-9))
+            w = hist.max(axis=1) * self._decay_weights(len(hist))
+            t.label = int(np.argmax(w @ hist))
+            t.confidence = float(w @ hist[:, t.label] / max(w.sum(), 1e-9))
             result.append(t)
         keep = []
         for t in self.tracks:
