@@ -233,3 +233,48 @@ def test_still_digits_reuse_their_look_but_each_is_looked_at_again_within_the_wi
     with torch.inference_mode():
         rec.classify(f, rec.segment(f, None), None)
     assert sizes and sizes[0] >= 1
+
+
+def test_known_tracks_looked_at_again_at_most_max_looks_a_frame_new_ones_at_once(model):
+    """Digits redrawn a size larger or smaller every frame (a sheet brought nearer and
+    back) change every box by more than the reuse tolerance, so every track wants a fresh
+    look each frame: at most ``max_looks`` get one (the frame-time spike a live view
+    stutters at is bounded), the others keep their last look, the oldest go first so none
+    is starved, and the text stays right. New symbols are all named on their first frame."""
+    import cv2
+    import torch
+
+    from vidrec.datasets import load_arrays
+    from vidrec.plugins import make_recognizers
+    from vidrec.recordings import Glyph, _tight, draw_glyph
+    from vidrec.types import Frame
+
+    ((_, rec),) = make_recognizers(["multidigit"], {"max_looks": "2"})
+    assert rec.max_looks == 2
+    sizes = []
+    rec.model.register_forward_hook(lambda m, i, o: sizes.append(i[0].shape[0]))
+    x, y = load_arrays("mnist", False)
+    first = {str(int(lab)): i for i, lab in reversed(list(enumerate(y[:200])))}
+    glyphs = [Glyph(d, _tight(x[first[d]].astype(np.float32) / 255)) for d in "271845"]
+
+    def frame_at(k: int, height: float) -> Frame:
+        sheet = np.full((280, 440, 3), 235, np.float32)
+        rng = np.random.default_rng(0)
+        for j, g in enumerate(glyphs):  # same centres, another size
+            draw_glyph(sheet, g, 50 + 68 * j - height / 3, 140 - height / 2, height, (120, 40, 20), rng)
+        img = np.full((480, 640, 3), 60, np.uint8)
+        img[100:380, 100:540] = sheet.astype(np.uint8)
+        return Frame(k, k / 15, img, cv2.cvtColor(img, cv2.COLOR_BGR2GRAY))
+
+    max_age = 0
+    with torch.inference_mode():
+        for k in range(12):
+            f = frame_at(k, 44.0 if k % 2 == 0 else 50.0)
+            preds = rec.classify(f, rec.segment(f, None), None)
+            assert rec.text(preds).replace(" ", "") == "271845", k
+            if k >= 3:
+                max_age = max(max_age, max(t.memo["age"] for t in rec.tracker.tracks))
+    assert sizes[0] == 6  # every new symbol named on its first frame
+    assert all(s <= 2 for s in sizes[1:]), sizes
+    assert sum(sizes[1:]) >= 2 * 10  # the cap is used, not left idle
+    assert max_age <= 2 * rec.reclassify_every  # no track starves while others keep changing

@@ -26,7 +26,7 @@ class MultiDigit(Recognizer):
 
     def __init__(self, model: str = "mnist", min_confidence=None, history=8, max_missed=3,
                  space=0.6, word_reject=0.5, keep_confidence=None, reclassify_every=5, max_looks=6,
-                 **seg_options):
+                 max_new_looks=0, **seg_options):
         from vidrec_multidigit import DEFAULT_KEEP_CONFIDENCE, DEFAULT_MIN_CONFIDENCE
 
         self.model, self.info, _ = load(model)
@@ -42,12 +42,14 @@ class MultiDigit(Recognizer):
         bad = [k for k in seg_options if k not in known]
         if bad:
             raise VidrecError(f"multidigit has no option {bad[0]!r}; options: model, min_confidence, keep_confidence, history, "
-                              f"max_missed, space, word_reject, reclassify_every, max_looks, {', '.join(sorted(known))}")
+                              f"max_missed, space, word_reject, reclassify_every, max_looks, max_new_looks, {', '.join(sorted(known))}")
         self.segmenter = Segmenter(make_crops=False, **seg_options)
         self.reclassify_every = max(1, int(option_number("reclassify_every", reclassify_every)))
         # at most this many known tracks looked at again per frame (0: no cap), so no frame
         # pays for every track at once (a sheet moving): see :meth:`_plan_looks`
         self.max_looks = max(0, int(option_number("max_looks", max_looks)))
+        # and at most this many new symbols (0: no cap); the rest are found again next frame
+        self.max_new_looks = max(0, int(option_number("max_new_looks", max_new_looks)))
         self.tracker = Tracker(history=int(option_number("history", history)), max_missed=int(option_number("max_missed", max_missed)))
         self.space = option_number("space", space)
         self.word_reject = option_number("word_reject", word_reject)
@@ -95,21 +97,27 @@ class MultiDigit(Recognizer):
     def _plan_looks(self, needs: list[tuple[int, int, int]]) -> tuple[list[int], list[int]]:
         """Split the regions that want a look into those looked at now and those deferred.
 
-        ``needs``: (why, -age, region index). A crop costs about a third of a
-        millisecond, and a moving sheet (every box changed) or a group of tracks due
-        together would put a dozen on one frame: the latency spike a live view
-        stutters at. So at most ``max_looks`` tracks that already have a look are
-        looked at again per frame: changed shapes first, then doubtful looks, then
-        the timed re-looks, oldest first; a deferred track keeps its last look one
-        frame more. New symbols are always looked at (nothing can be shown for them
-        until they are), so the frame a sheet comes into view still pays for all of it.
+        ``needs``: (why, frames since the track's last look, region index). A crop costs
+        a quarter of a millisecond, and a moving sheet (every box changed) or a group of
+        tracks due together would put a dozen on one frame: the latency spike a live
+        view stutters at. So at most ``max_looks`` tracks that already have a look are
+        looked at again per frame, the most urgent first: a changed shape or a doubtful
+        look counts as ``reclassify_every`` frames older than it is, so it goes before a
+        timed re-look of the same age, yet a track due for its timed look is never
+        starved by a sheet whose other symbols keep changing. A deferred track keeps
+        its last look one frame more. New symbols are always looked at (nothing can be
+        shown for them until they are), unless ``max_new_looks`` caps them too; the rest
+        are found again next frame.
         """
-        needs.sort()
-        new = [d for why, _, d in needs if why == self.NEW]
-        old = [d for why, _, d in needs if why != self.NEW]
+        new = sorted(d for why, _, d in needs if why == self.NEW)
+        old = [d for _, _, d in sorted(((-(age + (self.reclassify_every if why != self.DUE else 0)), d), why, d)
+                                       for why, age, d in needs if why != self.NEW)]
+        later = []
+        if self.max_new_looks and len(new) > self.max_new_looks:
+            new, later = new[: self.max_new_looks], new[self.max_new_looks:]
         if self.max_looks and len(old) > self.max_looks:
-            return new + old[: self.max_looks], old[self.max_looks:]
-        return new + old, []
+            old, later = old[: self.max_looks], later + old[self.max_looks:]
+        return new + old, later
 
     @torch.inference_mode()
     def probabilities(self, regions: list[Region]) -> np.ndarray:
@@ -137,7 +145,7 @@ class MultiDigit(Recognizer):
             t = tracks[match[d]] if d in match else None
             why = self._need(t, r, sig)
             if why is not None:
-                needs.append((why, -(t.memo["age"] if why != self.NEW else 0), d))
+                needs.append((why, t.memo["age"] if why != self.NEW else 0, d))
         fresh, deferred = self._plan_looks(needs)
         gone = set()  # deferred new symbols: not seen this frame
         for d in deferred:
