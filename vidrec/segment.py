@@ -120,6 +120,7 @@ class Segmenter:
         self._kernels: dict[int, np.ndarray] = {}
         self.rejected: list[tuple[int, int, int, int]] = []
         self._last = None
+        self._luts = None
 
     def _kernel(self, k: int, rect_only: bool = True) -> np.ndarray:
         kern = self._kernels.get(k)
@@ -128,6 +129,18 @@ class Segmenter:
         return kern
 
     # -- binarisation -------------------------------------------------------------
+    def _threshold_luts(self) -> tuple[np.ndarray, np.ndarray]:
+        """Sure-ink and faint-ink thresholds (uint8) for every paper level 0-255."""
+        cfg = self.cfg
+        key = (cfg.contrast_abs, cfg.contrast_rel, cfg.hysteresis)
+        if self._luts is None or self._luts[0] != key:
+            level = np.arange(256, dtype=np.uint8).reshape(1, 256)
+            rel = cv2.multiply(level, np.array([cfg.contrast_rel], dtype=np.float64), dtype=cv2.CV_8U)
+            thr = cv2.max(rel, float(int(cfg.contrast_abs)))
+            weak = cv2.multiply(thr, np.array([cfg.hysteresis], dtype=np.float64), dtype=cv2.CV_8U)
+            self._luts = (key, thr, weak)
+        return self._luts[1], self._luts[2]
+
     def binarise(self, gray: np.ndarray) -> Binarised:
         cfg = self.cfg
         h, w = gray.shape[:2]
@@ -147,17 +160,17 @@ class Segmenter:
         small = cv2.GaussianBlur(small, (3, 3), 0)
         background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kern)
         ink = cv2.subtract(background, small)  # black-hat: how much darker than the paper
-        # threshold = max(abs, rel * background), computed in uint8 without a float copy
-        rel = cv2.multiply(background, np.array([cfg.contrast_rel], dtype=np.float64), dtype=cv2.CV_8U)
-        thr = cv2.max(rel, float(int(cfg.contrast_abs)))
+        # threshold = max(abs, rel * background): a function of the paper's level alone,
+        # so one table lookup per pixel (the tables come from the same uint8 arithmetic)
+        thr_lut, weak_lut = self._threshold_luts()
+        thr = cv2.LUT(background, thr_lut)
         strong = cv2.compare(ink, thr, cv2.CMP_GT)
         # Hysteresis: a pen stroke is not equally dark along its length (a light bar on a 7,
         # the thin end of a stroke, motion blur across a horizontal line); the faint parts
         # that touch a surely-ink part belong to it, isolated faint marks (paper texture,
         # shading) do not. A faint pixel must also hold half its neighbourhood's peak ink, so
         # the blurred flanks of a dark stroke do not fatten it (nor join it to a neighbour).
-        weak = cv2.compare(ink, cv2.multiply(thr, np.array([cfg.hysteresis], dtype=np.float64),
-                                              dtype=cv2.CV_8U), cv2.CMP_GT)
+        weak = cv2.compare(ink, cv2.LUT(background, weak_lut), cv2.CMP_GT)
         half_peak = cv2.dilate(ink, self._kernel(5)) >> 1
         weak = cv2.bitwise_and(weak, cv2.bitwise_or(cv2.compare(ink, half_peak, cv2.CMP_GE), strong))
         n, labels, stats, _ = cv2.connectedComponentsWithStats(weak, connectivity=8, ltype=cv2.CV_16U)
