@@ -371,6 +371,7 @@ class Segmenter:
             gb[:, 2] = np.maximum.reduceat(so[:, 0] + so[:, 2], starts)
             gb[:, 3] = np.maximum.reduceat(so[:, 1] + so[:, 3], starts)
 
+        gh_all = gb[:, 3] - gb[:, 1]
         for gi, g in enumerate(groups):
             if len(g) > 1:
                 g = self._same_pen(g, stats, ids, labels, b)
@@ -433,10 +434,9 @@ class Segmenter:
                     continue
                 # stroke width ~ area / length; length ~ half the perimeter of thin strokes
                 # boundary length: changes along rows and columns, the picture's edge counting
-                edges = (int(np.count_nonzero(piece[:, 1:] != piece[:, :-1])) + int(
-                    np.count_nonzero(piece[1:, :] != piece[:-1, :])) + int(np.count_nonzero(piece[:, 0]))
-                    + int(np.count_nonzero(piece[:, -1])) + int(np.count_nonzero(piece[0]))
-                    + int(np.count_nonzero(piece[-1])))
+                # (on the piece framed by one empty pixel, the picture's edge counts by itself)
+                fr = cv2.copyMakeBorder(piece, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+                edges = int(np.count_nonzero(fr[:, 1:] != fr[:, :-1])) + int(np.count_nonzero(fr[1:] != fr[:-1]))
                 stroke = 2.0 * area / max(1, edges)
                 if stroke / bh > cfg.max_stroke_frac:
                     rejected.append(fbox(bx0, by0, bw, bh))
@@ -466,7 +466,6 @@ class Segmenter:
                 # clutter: their ink in the ring does not count against this symbol
                 # (beside it in its row only: marks stacked above and below, as in a weave or
                 # a texture, stay clutter)
-                gh_all = gb[:, 3] - gb[:, 1]
                 row_overlap = np.minimum(gb[:, 3], by0 + bh) - np.maximum(gb[:, 1], by0)
                 peers = np.flatnonzero((gh_all >= 0.6 * bh) & (gh_all <= 1.6 * bh) & (gb[:, 0] < rx1)
                                        & (gb[:, 2] > rx0) & (row_overlap >= 0.5 * np.minimum(gh_all, bh)))
