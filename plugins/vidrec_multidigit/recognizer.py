@@ -45,8 +45,8 @@ class MultiDigit(Recognizer):
                               f"max_missed, space, word_reject, reclassify_every, max_looks, max_new_looks, {', '.join(sorted(known))}")
         self.segmenter = Segmenter(make_crops=False, **seg_options)
         self.reclassify_every = max(1, int(option_number("reclassify_every", reclassify_every)))
-        # at most this many known tracks looked at again per frame (0: no cap), so no frame
-        # pays for every track at once (a sheet moving): see :meth:`_plan_looks`
+        # at most this many crops per frame, new symbols first (0: no cap), so no frame pays
+        # for every track at once (a sheet moving): see :meth:`_plan_looks`
         self.max_looks = max(0, int(option_number("max_looks", max_looks)))
         # and at most this many new symbols (0: no cap); the rest are found again next frame
         self.max_new_looks = max(0, int(option_number("max_new_looks", max_new_looks)))
@@ -100,14 +100,15 @@ class MultiDigit(Recognizer):
         ``needs``: (why, frames since the track's last look, region index). A crop costs
         a quarter of a millisecond, and a moving sheet (every box changed) or a group of
         tracks due together would put a dozen on one frame: the latency spike a live
-        view stutters at. So at most ``max_looks`` tracks that already have a look are
-        looked at again per frame, the most urgent first: a changed shape or a doubtful
-        look counts as ``reclassify_every`` frames older than it is, so it goes before a
-        timed re-look of the same age, yet a track due for its timed look is never
-        starved by a sheet whose other symbols keep changing. A deferred track keeps
-        its last look one frame more. New symbols are always looked at (nothing can be
-        shown for them until they are), unless ``max_new_looks`` caps them too; the rest
-        are found again next frame.
+        view stutters at. So at most ``max_looks`` crops are made per frame (at least
+        one for a known track): new symbols first, then tracks that already have a look,
+        the most urgent first. A changed shape or a doubtful look counts as
+        ``reclassify_every`` frames older than it is, so it goes before a timed re-look
+        of the same age, yet a track due for its timed look is never starved by a sheet
+        whose other symbols keep changing. A deferred track keeps its last look one
+        frame more. New symbols are always looked at (nothing can be shown for them
+        until they are), unless ``max_new_looks`` caps them too; the rest are found
+        again next frame.
         """
         new = sorted(d for why, _, d in needs if why == self.NEW)
         old = [d for _, _, d in sorted(((-(age + (self.reclassify_every if why != self.DUE else 0)), d), why, d)
@@ -115,8 +116,11 @@ class MultiDigit(Recognizer):
         later = []
         if self.max_new_looks and len(new) > self.max_new_looks:
             new, later = new[: self.max_new_looks], new[self.max_new_looks:]
-        if self.max_looks and len(old) > self.max_looks:
-            old, later = old[: self.max_looks], later + old[self.max_looks:]
+        if self.max_looks:
+            # new symbols take their share first, yet one known track is always looked at,
+            # so a scene making new candidates every frame (clutter) cannot starve them
+            room = max(1, self.max_looks - len(new))
+            old, later = old[:room], later + old[room:]
         return new + old, later
 
     @torch.inference_mode()
