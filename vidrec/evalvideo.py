@@ -11,7 +11,8 @@ uses) and each frame's predictions are matched to the truth by box:
 - exact text: the share of frames whose ``text`` equals the expected text;
 - flicker: on clips held still, label changes per second per visible digit
   (a digit that blinks out and back in counts too), what a reader sees as
-  jitter;
+  jitter; counted from a digit's first report on, since a late first report
+  is slowness that recall already counts;
 - false digits per empty frame: predictions on frames where no digit is
   visible (blank paper, clutter, a face, clothing, printed text);
 - fps: frames per second of the pipeline itself (decoding excluded).
@@ -30,6 +31,17 @@ from typing import Callable
 import numpy as np
 
 from vidrec.errors import VidrecError
+
+
+def label_changes(seq: list) -> int:
+    """Changes in one digit's per-frame label (None: not reported), from its first report on.
+
+    A digit first reported a few frames after it appears has been slow, not
+    flickering (recall counts those frames); after that every change counts,
+    dropping out and coming back included.
+    """
+    first = next((i for i, v in enumerate(seq) if v is not None), len(seq))
+    return sum(1 for a, b in zip(seq[first:], seq[first + 1:]) if a != b)
 
 
 @dataclass
@@ -164,7 +176,7 @@ def evaluate_clip(video: str | os.PathLike, recognizers: list, iou: float = 0.3,
         notes = []
     if meta.get("still"):
         for seq in per_digit.values():
-            c.still_changes += sum(1 for a, b in zip(seq, seq[1:]) if a != b)
+            c.still_changes += label_changes(seq)
             c.still_digit_seconds += len(seq) / fps
     return ClipResult(Path(video).stem, c, notes + list(summary.notes))
 

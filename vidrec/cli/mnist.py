@@ -37,6 +37,7 @@ def train_mnist(
     seed: int = typer.Option(D.seed, help="Random seed; the same seed on the same machine gives identical weights."),
     optimizer: str = typer.Option(D.optimizer, help="adamw, adam or sgd."),
     augment: bool = typer.Option(D.augment, "--augment/--no-augment", help="Small random affine warps and thicker strokes."),
+    augment_strength: float = typer.Option(D.augment_strength, min=0.0, help="Size of the warps: 1.0 is +-12 deg rotation, +-15% scale, +-0.15 shear, +-2 px shift."),
     first_layer: FirstLayer = typer.Option(FirstLayer.learned, help="Replace the first convolution by a fixed, frozen filter bank."),
     out: Path = typer.Option(None, help="Weights file to write (.safetensors); card, loss plot beside it. Default: models/mnist.safetensors."),
     export: Export = typer.Option(Export.none, help="Also write an ONNX file (for Netron)."),
@@ -56,7 +57,8 @@ def train_mnist(
     out = out or _default_out()
     if out.suffix != ".safetensors":
         raise VidrecError(f"--out must end in .safetensors, got {out}")
-    cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, optimizer=optimizer, augment=augment)
+    cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, optimizer=optimizer, augment=augment,
+                      augment_strength=augment_strength)
     with progress() as bar:
         task = bar.add_task("training", total=None, info="")
 
