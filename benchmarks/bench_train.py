@@ -2,12 +2,19 @@
 
 The classic way is the seed's (and pytorch/examples'): torchvision's MNIST
 Dataset with per-sample ToTensor+Normalize through a DataLoader, SGD lr 0.01
-momentum 0.5, batch 64. The fast way is `vidrec train mnist`'s: the whole set as
-one tensor in memory, AdamW with a one-cycle schedule. Both are evaluated after
-every epoch (evaluation time excluded); the script prints, for a target accuracy,
-each method's training time to reach it and their ratio.
+momentum 0.5, batch 64. The fast way is `vidrec train mnist` with its defaults:
+the whole set as one tensor in memory, batched augmentation, channels-last
+convolutions, AdamW with a one-cycle schedule. Both train the same seed network
+on the same torch thread count and are evaluated on the MNIST test set after
+every epoch; evaluation time is excluded from both.
 
-    .venv/bin/python benchmarks/bench_train.py [--target 0.99] [--classic-epochs 20]
+For each target accuracy the script prints each way's training time to first
+reach it and their ratio. The headline target is 99.0% (the bar `vidrec train
+mnist` must clear). The classic way stops once it has reached the highest target
+or after --classic-epochs; when it never reaches a target, the ratio printed is a
+lower bound (">"), its whole training time over the fast way's.
+
+    .venv/bin/python benchmarks/bench_train.py [--target 0.99] [--classic-epochs 30] [--json]
 """
 
 from __future__ import annotations
@@ -19,8 +26,11 @@ import time
 import torch
 import torch.nn.functional as F
 
+TARGETS = (0.98, 0.985, 0.99)
 
-def classic(target: float, max_epochs: int, seed: int):
+
+def classic(stop_at: float, max_epochs: int, seed: int) -> list[tuple[int, float, float]]:
+    """(epoch, training seconds so far, test accuracy) per epoch."""
     from torch.utils.data import DataLoader
     from torchvision import datasets as tvd
     from torchvision import transforms
@@ -29,8 +39,7 @@ def classic(target: float, max_epochs: int, seed: int):
 
     datasets.fetch("mnist", say=lambda s: None)
     tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
-    root = str(datasets.data_root())
-    train = tvd.MNIST(root, train=True, download=False, transform=tf)
+    train = tvd.MNIST(str(datasets.data_root()), train=True, download=False, transform=tf)
     xt, yt = datasets.load_tensors("mnist", False)
     training.seed_everything(seed)
     model = nets.SeedNet()
@@ -46,73 +55,72 @@ def classic(target: float, max_epochs: int, seed: int):
             opt.step()
         spent += time.perf_counter() - t0
         _, acc, _ = training.evaluate(model, xt, yt)
-        curve.append((epoch, round(spent, 1), acc))
-        print(f"  classic epoch {epoch}: {spent:.1f} s, test accuracy {acc:.4f}", flush=True)
-        if acc >= target:
-            return spent, curve
-    return None, curve
+        curve.append((epoch, spent, acc))
+        print(f"  classic epoch {epoch:2d}: {spent:6.1f} s, test accuracy {acc:.4f}", flush=True)
+        if acc >= stop_at:
+            break
+    return curve
 
 
-def fast(target: float, seed: int):
+def fast(seed: int) -> list[tuple[int, float, float]]:
+    import dataclasses
+
     from vidrec import datasets, nets, training
     from vidrec.trainconfig import MNIST_DEFAULT
 
     tr = datasets.load_tensors("mnist", True)
     te = datasets.load_tensors("mnist", False)
-    import dataclasses
-
     cfg = dataclasses.replace(MNIST_DEFAULT, seed=seed)
+    print(f"  config: {cfg.as_dict()}")
     training.seed_everything(seed)  # before building the net, as `vidrec train mnist` does
     model = nets.SeedNet()
-    reached = {}
-    eval_time = [0.0]
+    curve: list[tuple[int, float, float]] = []
 
     def on_epoch(epoch, h):
-        # fit() evaluates inside its timed loop; subtract that time below.
-        if h.test_accuracy[-1] >= target and "t" not in reached:
-            reached["t"] = h.seconds[-1]
-            reached["epoch"] = epoch
-        print(f"  fast epoch {epoch}: {h.seconds[-1]:.1f} s, test accuracy {h.test_accuracy[-1]:.4f}", flush=True)
+        spent = h.seconds[-1] - sum(h.eval_seconds)
+        curve.append((epoch, spent, h.test_accuracy[-1]))
+        print(f"  fast epoch {epoch:2d}: {spent:6.1f} s, test accuracy {h.test_accuracy[-1]:.4f}", flush=True)
 
-    t0 = time.perf_counter()
-    hist = training.fit(model, tr, te, cfg, on_epoch=on_epoch)
-    total = time.perf_counter() - t0
-    # measure the evaluation cost once and take it out of the times, as for classic
-    e0 = time.perf_counter()
-    training.evaluate(model, *te)
-    eval_time[0] = time.perf_counter() - e0
-    t = reached.get("t")
-    if t is not None:
-        t -= eval_time[0] * reached["epoch"]
-    return t, hist, total - eval_time[0] * cfg.epochs
+    training.fit(model, tr, te, cfg, on_epoch=on_epoch)
+    return curve
+
+
+def first_reach(curve, target):
+    return next((s for _, s, a in curve if a >= target), None)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--target", type=float, default=0.99, help="test accuracy both must reach")
-    ap.add_argument("--classic-epochs", type=int, default=20)
+    ap.add_argument("--target", type=float, default=0.99, help="headline test accuracy both must reach")
+    ap.add_argument("--classic-epochs", type=int, default=30, help="most epochs the classic way gets")
     ap.add_argument("--seed", type=int, default=2502)
-    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--json", action="store_true", help="also print the results as one JSON object")
     a = ap.parse_args()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; target accuracy {a.target}")
+    targets = sorted(set(TARGETS) | {a.target})
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     print("fast (vidrec train mnist defaults):")
-    t_fast, hist, fast_total = fast(a.target, a.seed)
+    f_curve = fast(a.seed)
     print(f"classic (DataLoader, SGD lr 0.01 momentum 0.5, batch 64, up to {a.classic_epochs} epochs):")
-    t_classic, curve = classic(a.target, a.classic_epochs, a.seed)
-    res = {"target": a.target, "fast_seconds": t_fast, "fast_final_accuracy": hist.test_accuracy[-1],
-           "fast_total_seconds": fast_total, "classic_seconds": t_classic, "classic_curve": curve}
-    if t_fast and t_classic:
-        res["ratio"] = t_classic / t_fast
-        print(f"time to {a.target:.2%}: classic {t_classic:.1f} s, fast {t_fast:.1f} s -> ratio {res['ratio']:.1f}x")
-    elif t_fast:
-        lower = curve[-1][1] / t_fast
-        res["ratio_at_least"] = lower
-        print(f"classic did not reach {a.target:.2%} in {a.classic_epochs} epochs ({curve[-1][1]:.1f} s, "
-              f"best {max(c[2] for c in curve):.4f}); fast reached it in {t_fast:.1f} s -> ratio > {lower:.1f}x")
-    else:
-        print(f"fast did not reach {a.target:.2%} (final {hist.test_accuracy[-1]:.4f})")
+    c_curve = classic(max(targets), a.classic_epochs, a.seed)
+    rows = []
+    for t in targets:
+        tf, tc = first_reach(f_curve, t), first_reach(c_curve, t)
+        row = {"target": t, "fast_seconds": tf, "classic_seconds": tc}
+        if tf and tc:
+            row["ratio"], shown = tc / tf, f"{tc / tf:5.1f}x"
+        elif tf:
+            row["ratio_at_least"], shown = c_curve[-1][1] / tf, f">{c_curve[-1][1] / tf:4.1f}x"
+        else:
+            shown = "   n/a"
+        rows.append(row)
+        fmt = lambda s: f"{s:6.1f} s" if s is not None else "  never"  # noqa: E731
+        mark = "  <- headline" if t == a.target else ""
+        print(f"time to {t:.1%}: classic {fmt(tc)}, fast {fmt(tf)}, ratio {shown}{mark}")
+    if c_curve and first_reach(c_curve, max(targets)) is None:
+        print(f"(classic never reached {max(targets):.1%} in {c_curve[-1][0]} epochs, {c_curve[-1][1]:.1f} s; "
+              f"best {max(c[2] for c in c_curve):.4f}: '>' ratios are lower bounds)")
     if a.json:
-        print(json.dumps(res))
+        print(json.dumps({"threads": torch.get_num_threads(), "rows": rows, "fast_curve": f_curve, "classic_curve": c_curve}))
 
 
 if __name__ == "__main__":
