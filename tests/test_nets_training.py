@@ -38,15 +38,22 @@ def test_short_real_training_learns(mnist_ready):
 
 
 def test_same_seed_gives_identical_weights_and_another_seed_does_not(runner, cli, tmp_path, mnist_ready):
-    """Repeatability as a user gets it: the same command twice writes the same weights."""
-    def train(name, seed):
-        out = tmp_path / f"{name}.safetensors"
-        r = runner.invoke(cli, ["train", "mnist", "--epochs", "1", "--limit", "1500", "--augment",
-                                "--seed", str(seed), "--out", str(out)])
-        assert r.exit_code == 0, r.output
-        return modelstore.load(out)[0].state_dict()
+    """Repeatability as a user gets it: the card's "reproduce" command writes the same weights again."""
+    import json
+    import shlex
 
-    a, b, c = train("a", 2502), train("b", 2502), train("c", 7)
+    def train(name, args):
+        out = tmp_path / f"{name}.safetensors"
+        r = runner.invoke(cli, args + ["--out", str(out)])
+        assert r.exit_code == 0, r.output
+        return modelstore.load(out)[0].state_dict(), json.loads(out.with_suffix(".json").read_text())
+
+    base = ["train", "mnist", "--epochs", "1", "--limit", "1500", "--augment"]
+    a, card = train("a", base + ["--seed", "2502"])
+    again = shlex.split(card["reproduce"])
+    assert again[:3] == ["vidrec", "train", "mnist"] and "--limit" in again
+    b, _ = train("b", again[1:])
+    c, _ = train("c", base + ["--seed", "7"])
     for k in a:
         assert torch.equal(a[k], b[k]), k
     assert any(not torch.equal(a[k], c[k]) for k in a)

@@ -18,11 +18,26 @@ def data_sha256(name: str = "mnist") -> dict[str, str]:
     return dict(datasets.spec_for(name).sha256)
 
 
-def command_line() -> str:
+def command_line() -> str | None:
+    """The command as typed, or None when not run as the `vidrec` program (e.g. under pytest)."""
     argv = sys.argv[:]
-    if argv and argv[0].endswith(("vidrec", "__main__.py")):
-        argv[0] = "vidrec"
+    if not (argv and argv[0].endswith(("vidrec", "__main__.py"))):
+        return None
+    argv[0] = "vidrec"
     return " ".join(argv)
+
+
+def reproduce_command(cfg: TrainConfig, first_layer: str = "learned", limit: int = 0) -> str:
+    """`vidrec train mnist` with every setting spelled out, so a card says how to remake its model."""
+    parts = ["vidrec train mnist", f"--epochs {cfg.epochs}", f"--batch-size {cfg.batch_size}", f"--lr {cfg.lr:g}",
+             f"--seed {cfg.seed}", f"--optimizer {cfg.optimizer}",
+             "--augment" if cfg.augment else "--no-augment"]
+    if cfg.augment:
+        parts.append(f"--augment-strength {cfg.augment_strength:g}")
+    parts.append(f"--first-layer {first_layer}")
+    if limit:
+        parts.append(f"--limit {limit}")
+    return " ".join(parts)
 
 
 def train_mnist(
@@ -83,6 +98,7 @@ def train_mnist(
         "torch": torch.__version__,
         "data": {"name": "mnist", "sha256": data_sha256()},
         "command": command_line(),
+        "reproduce": reproduce_command(cfg, first_layer, limit),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     n_train = len(train[0])
