@@ -54,6 +54,8 @@ class SegmenterConfig:
     max_height_frac: float = 0.7  # largest symbol height, share of the frame height
     min_aspect: float = 0.06  # w/h
     max_aspect: float = 1.3  # w/h; wider boxes are split into touching symbols
+    max_wide_aspect: float = 2.0  # ... unless the cut-off parts are only a stroke's tail or bar
+    # (a 2's long foot, a 5's or 7's long bar): then it is one symbol up to this wide
     split_aspect: float = 0.7  # width of one symbol relative to its height, when splitting
     valley_aspect: float = 1.3  # wider than this (and not over max_aspect): split only at a deep
     # ink valley. Off by default (= max_aspect): a 4 or a 7 has a bar as thin as a touch point
@@ -294,6 +296,43 @@ class Segmenter:
             return [(0, w)]
         return [(0, c), (c, w)]
 
+    @staticmethod
+    def _rejoin_short(sub: np.ndarray, pieces: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """Give a cut-off piece too short to be a symbol back to the piece its ink runs into.
+
+        A 2 with a long foot, a 5 or a 7 with a long bar is one stroke wider than a
+        symbol usually is; cutting it at a projection minimum leaves the digit's body
+        and a flat tail no symbol is shaped like, and the whole run was then dropped.
+        A piece under half the group's height that shares ink with a neighbour across
+        the cut is that neighbour's stroke. A short piece that touches nothing (a dash
+        beside a digit) stays a piece, and fails the shape tests as before.
+        """
+        gh = sub.shape[0]
+        out = list(pieces)
+        while len(out) > 1:
+            hs = []
+            for a, b in out:
+                rows = np.flatnonzero(sub[:, a:b].any(axis=1))
+                hs.append(rows[-1] - rows[0] + 1 if len(rows) else 0)
+            short = [k for k in range(len(out)) if hs[k] < 0.5 * gh]
+            joined = False
+            for k in sorted(short, key=lambda k: hs[k]):
+                a, b = out[k]
+                # ink meeting across each cut (8-connected: a row apart counts)
+                left = int(np.count_nonzero(cv2.dilate(sub[:, a - 1:a], np.ones((3, 1), np.uint8)) & sub[:, a:a + 1])) if k > 0 else 0
+                right = int(np.count_nonzero(cv2.dilate(sub[:, b:b + 1], np.ones((3, 1), np.uint8)) & sub[:, b - 1:b])) if k < len(out) - 1 else 0
+                if left == 0 and right == 0:
+                    continue
+                if left >= right:
+                    out[k - 1:k + 1] = [(out[k - 1][0], b)]
+                else:
+                    out[k:k + 2] = [(a, out[k + 1][1])]
+                joined = True
+                break
+            if not joined:
+                break
+        return out
+
     def _split(self, sub: np.ndarray) -> list[tuple[int, int]]:
         """Column ranges of the symbols in a too-wide mask, cut at projection minima.
 
@@ -393,8 +432,10 @@ class Segmenter:
             sub = np.isin(labels[y0:y1, x0:x1], ids[g]).view(np.uint8) if len(g) > 1 else (
                 labels[y0:y1, x0:x1] == ids[g[0]]).view(np.uint8)
             pieces = [(0, x1 - x0)]
+            wide = False  # one symbol wider than max_aspect (see :meth:`_rejoin_short`)
             if (x1 - x0) > cfg.max_aspect * gh:
-                pieces = self._split(sub)
+                pieces = self._rejoin_short(sub, self._split(sub))
+                wide = len(pieces) == 1 and (x1 - x0) <= cfg.max_wide_aspect * gh
             elif (x1 - x0) > cfg.valley_aspect * gh:
                 pieces = self._valley_split(sub)
             if len(pieces) > cfg.max_touching:
@@ -422,7 +463,7 @@ class Segmenter:
                     bad_piece = True
                     continue
                 aspect = bw / bh
-                if aspect < cfg.min_aspect or aspect > cfg.max_aspect:
+                if aspect < cfg.min_aspect or aspect > (cfg.max_wide_aspect if wide else cfg.max_aspect):
                     rejected.append(fbox(bx0, by0, bw, bh))
                     bad_piece = True
                     continue
