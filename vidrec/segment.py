@@ -213,8 +213,10 @@ class Segmenter:
                      & stroke_like[:, None] & stroke_like[None, :])
         gap_ok = gy <= np.where(tall_pair, 0.12, self.cfg.merge_gap) * np.maximum(hh[:, None], hh[None, :])
         stacked = (ox >= self.cfg.merge_overlap * wmin) & gap_ok
-        # a small fragment touching/inside a bigger stroke's box (a broken stroke, a dot)
-        small = np.minimum(hh[:, None], hh[None, :]) < 0.45 * hmax
+        # a small fragment touching/inside a bigger stroke's box (a broken stroke, a dot):
+        # at most half as tall, the same bound under which a piece cut off a wide group is
+        # no symbol of its own (a faint loop of an 8 that broke off is just half its height)
+        small = np.minimum(hh[:, None], hh[None, :]) <= 0.5 * hmax
         frag = small & (gx <= 0.08 * hmax) & (gy <= 0.08 * hmax)
         # a narrow upright stroke just beside another (a 4 whose bar stops short of it)
         oy = np.minimum(y1[:, None], y1[None, :]) - np.maximum(y0[:, None], y0[None, :])
