@@ -36,6 +36,7 @@ class Track:
     disagree: int = 0  # frames in a row that surely saw another symbol
     label: int = -1
     confidence: float = 0.0
+    label_changes: int = 0  # times the voted label changed (a symbol the network wavers on)
     shown_label: int | None = None  # the label a recogniser last showed for it (display hysteresis)
     shown_run: int = 0  # frames in a row it was shown with that label
     memo: object = None  # what a recogniser keeps about the track's last look (its crop, its probabilities)
@@ -201,7 +202,10 @@ class Tracker:
             # confidence-weighted vote: a sure look counts more than a doubtful one, a recent
             # look more than an old one (a digit coming into view sharpens as it settles)
             w = hist.max(axis=1) * self._decay_weights(len(hist))
-            t.label = int(np.argmax(w @ hist))
+            label = int(np.argmax(w @ hist))
+            if t.label >= 0 and label != t.label:
+                t.label_changes += 1
+            t.label = label
             t.confidence = float(w @ hist[:, t.label] / max(w.sum(), 1e-9))
             result.append(t)
         keep = []

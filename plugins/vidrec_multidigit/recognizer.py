@@ -199,6 +199,7 @@ class MultiDigit(Recognizer):
         sub = {int(j): match[int(k)] for j, k in enumerate(keep) if int(k) in match}
         tracks = self.tracker.update(np.asarray(boxes, np.float64)[keep], probs[keep], match=sub)
         preds = []
+        backed = None
         for k, t in zip(keep, tracks):
             if k in fresh_set:
                 # stagger the next look by track id, so tracks born together are not all
@@ -214,6 +215,12 @@ class MultiDigit(Recognizer):
             # Only for a digit shown a few frames running: a letter of printed text read as
             # a sure 7 once must not hold on through its doubtful looks.
             shown = t.shown_label == t.label and t.disagree == 0 and t.shown_run >= 3
+            if not shown and t.label_changes == 0 and self.keep_confidence <= t.confidence < self.min_confidence:
+                # doubtful, but written inside a number whose other digits are sure: see
+                # :meth:`_within_numbers` (worked out once per frame, only when asked)
+                if backed is None:
+                    backed = self._within_numbers(boxes, sure, drop)
+                shown = bool(backed[k])
             if t.confidence < (self.keep_confidence if shown else self.min_confidence):
                 t.shown_label, t.shown_run = None, 0
                 continue
@@ -223,6 +230,29 @@ class MultiDigit(Recognizer):
             preds.append(Prediction(label=self.classes[t.label], confidence=t.confidence, region=r,
                                     track_id=t.id, extra={"frame_confidence": float(probs[k].max())}))
         return preds
+
+    def _within_numbers(self, boxes: list, sure: np.ndarray, drop: np.ndarray) -> np.ndarray:
+        """Which regions sit inside a number whose other digits are all surely digits.
+
+        The mirror of :meth:`_printed_text`: a doubtful mark among letters is a
+        letter, and a doubtful mark closely spaced between sure digits, with no
+        turned-down mark in the run, is a digit written less clearly than its
+        neighbours (a faint or hurried 7 in "473"). Such a mark is held to the
+        ``keep_confidence`` a shown digit is held to, instead of ``min_confidence``,
+        as long as its voted label has never changed (a mark the network wavers on
+        between two digits, a 1 with a flag half read as a 4, gets no such credit);
+        a mark alone, or beside letters or other doubtful marks, is not.
+        """
+        rejected = list(getattr(self.segmenter, "rejected", []))
+        n = len(boxes)
+        out = np.zeros(n, bool)
+        for w in reading.words(list(boxes) + rejected, self.space):
+            if len(w) < 2 or any(k >= n or drop[k] for k in w):
+                continue
+            doubtful = [k for k in w if not sure[k]]
+            if len(doubtful) == 1:
+                out[doubtful[0]] = True
+        return out
 
     def _printed_text(self, boxes: list, sure: np.ndarray) -> np.ndarray:
         """Which regions belong to a word that is mostly not digits (printed text, a logo).
@@ -246,7 +276,7 @@ class MultiDigit(Recognizer):
             # the digits of a handwritten number are about one height
             hw = heights[w]
             short = int((hw < 0.72 * hw.max()).sum())
-            mixed = len(w) >= 3 and short >= 1 and int((hw >= 0.9 * hw.max()).sum()) >= 1 and short >= 0.3 * len(w)
+            mixed = len(w) >= 3 and short >= 2 and int((hw >= 0.9 * hw.max()).sum()) >= 1 and short >= 0.3 * len(w)
             if share > 0.5 or (len(w) >= 3 and share >= self.word_reject) or mixed:
                 for k in w:
                     if k < n:
