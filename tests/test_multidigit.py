@@ -118,6 +118,42 @@ def test_plugin_is_registered_and_rejects_bad_options(model):
         make_recognizers(["multidigit"], {"min_confidence": "2"})
 
 
+def test_a_doubtful_mark_between_sure_digits_is_held_like_a_shown_digit(model):
+    """The mirror of the printed-word test: one doubtful mark in a run of sure digits is
+    a digit written less clearly; a doubtful mark alone, two in a run, or a run with a
+    turned-down mark in it get no such credit. One short digit among three does not make
+    a run printed text; two short marks beside a tall one do."""
+    from vidrec.plugins import make_recognizers
+
+    ((_, rec),) = make_recognizers(["multidigit"], {})
+    rec.segmenter.rejected = []
+    run = [(16, 148, 25, 31), (56, 151, 19, 24), (81, 152, 23, 36)]  # "473": the 7 faint and short
+    alone = [(300, 150, 22, 34)]
+    boxes = run + alone
+    sure = np.array([True, False, True, False])
+    drop = rec._printed_text(boxes, sure)
+    assert not drop.any()
+    assert rec._within_numbers(boxes, sure, drop).tolist() == [False, True, False, False]
+    assert not rec._within_numbers(boxes, np.array([True, False, False, True]), drop).any()
+    rec.segmenter.rejected = [(108, 160, 20, 22)]  # a turned-down mark closes the run
+    assert not rec._within_numbers(boxes, sure, rec._printed_text(boxes, sure))[:3].any()
+    rec.segmenter.rejected = []
+    # "Box": x-height letters beside a capital, all read surely, are a printed word
+    word = [(100, 100, 24, 36), (128, 112, 22, 24), (154, 112, 22, 24)]
+    assert rec._printed_text(word, np.ones(3, bool)).all()
+
+
+def test_tracker_counts_label_changes():
+    tr = Tracker(history=4)
+    box = [[100, 100, 20, 30]]
+    for lab in (1, 1, 1):
+        (t,) = tr.update(box, [_p(lab, 0.7)])
+    assert t.label == 1 and t.label_changes == 0
+    for lab in (4, 4, 4, 1, 1, 1, 1):  # a 1 the network half takes for a 4
+        (t,) = tr.update(box, [_p(lab, 0.7)])
+    assert t.label == 1 and t.label_changes == 2
+
+
 def test_one_forward_pass_per_frame_and_nothing_left_drawn(model):
     """A sheet frame, then empty frames: every digit named in one batch, then nothing."""
     import cv2

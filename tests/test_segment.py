@@ -88,6 +88,34 @@ def test_touching_digits_are_split(gap):
         assert abs(x - (b[0] + b[2] / 2)) < 12
 
 
+@pytest.mark.parametrize("which", ["2-long-foot", "5-long-bar"])
+def test_a_wide_digit_with_a_long_tail_stays_one_region(which):
+    """A 2 whose foot runs on, a 5 whose bar runs on: one stroke wider than max_aspect.
+
+    Cut at the projection minimum, the digit's body and a flat tail no symbol is
+    shaped like; the tail goes back to the body and the digit stays one region.
+    """
+    img = _scene_with_sheet(4)
+    x, y, h, c, t = 260, 180, 60, (30, 30, 30), 4
+    if which == "2-long-foot":
+        cv2.ellipse(img, (x + 18, y + 16), (18, 16), 0, 180, 360 + 40, c, t)
+        cv2.line(img, (x + 32, y + 27), (x, y + h), c, t)
+        cv2.line(img, (x, y + h), (x + 95, y + h), c, t)
+        truth = (x - t, y - t, 95 + 2 * t, h + 2 * t)
+    else:
+        cv2.line(img, (x + 4, y), (x + 4, y + 26), c, t)
+        cv2.ellipse(img, (x + 18, y + 42), (17, 17), 0, 200, 500, c, t)
+        cv2.line(img, (x + 4, y), (x + 90, y), c, t)
+        truth = (x - t, y - t, 90 + 2 * t, h + 2 * t)
+    assert truth[2] > 1.3 * truth[3]  # wider than one symbol is allowed before splitting
+    gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    regions = Segmenter().segment(gray)
+    assert len(regions) == 1, [r.box for r in regions]
+    assert regions[0].box[2] > 1.3 * regions[0].box[3]
+    assert _contains(truth, regions[0].box, slack=8) and _contains(regions[0].box, truth, slack=8)
+    assert not regions[0].extra["split"]
+
+
 def test_blobs_lines_fingers_and_frame_edges_are_not_symbols():
     img = _scene_with_sheet(3)
     cv2.ellipse(img, (250, 200), (40, 30), 0, 0, 360, (40, 40, 40), -1)  # an ink blot
