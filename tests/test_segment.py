@@ -139,3 +139,30 @@ def test_unknown_option_is_a_clear_error():
 
     with pytest.raises(VidrecError, match="unknown segmenter option 'nope'"):
         Segmenter(nope=1)
+
+
+def _weave_with_card():
+    """A shirt's weave (a lattice of soft dark knots, the size of digits) and a card on it
+    with a sharp 7 and 0, as a focused camera sees pen strokes."""
+    img = np.full((480, 640), 165, np.float32)
+    for r, y in enumerate(range(-20, 520, 85)):
+        for x in range(-20 + (r % 2) * 30, 680, 60):
+            cv2.ellipse(img, (x, y), (8, 32), 15, 0, 360, 50, -1)
+    img = cv2.GaussianBlur(img, (0, 0), 6)  # the knots ramp over many pixels
+    img[150:330, 200:440] = 215
+    cv2.line(img, (260, 200), (300, 200), 35, 4, cv2.LINE_AA)
+    cv2.line(img, (300, 200), (272, 270), 35, 4, cv2.LINE_AA)
+    cv2.ellipse(img, (360, 235), (18, 35), 0, 0, 360, 35, 4, cv2.LINE_AA)
+    img = cv2.GaussianBlur(img, (3, 3), 0.8)
+    return np.clip(img, 0, 255).astype(np.uint8), [(256, 196, 50, 78), (338, 196, 46, 79)]
+
+
+def test_soft_knots_of_a_weave_are_not_symbols_but_sharp_digits_beside_them_are():
+    gray, truth = _weave_with_card()
+    regions = Segmenter().segment(gray)
+    assert len(regions) == len(truth), [r.box for r in regions]
+    for t in truth:
+        assert sum(_contains(t, r.box) for r in regions) == 1, (t, [r.box for r in regions])
+    # the knots are digit-sized, dark enough and on bright enough cloth: only their soft
+    # edges tell them from ink (without the edge test they all come out)
+    assert len(Segmenter(min_edge=0).segment(gray)) > 20

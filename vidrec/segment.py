@@ -71,6 +71,9 @@ class SegmenterConfig:
     # darker surfaces; 0 turns the test off
     min_paper_level: float = 80.0  # and at least this grey level (a camera exposes for the sheet)
     min_peak_contrast: float = 0.2  # the darkest ink is at least this share darker than its paper
+    min_edge: float = 0.16  # the sharpest tenth of the ink's edges rises by at least this share
+    # of its depth per work pixel (a focused pen line; a weave's knots and shading are soft
+    # all round); 0 turns the test off
     border: int = 4  # symbols within this many px of the frame border (cut off) are dropped
     max_components: int = 400  # clutter guard: keep the largest this many
     max_regions: int = 64
@@ -535,6 +538,9 @@ class Segmenter:
                 peak = (paper - cv2.minMaxLoc(b.small[by0:by0 + bh, bx0:bx0 + bw])[0]) / max(1.0, paper)
                 if peak < cfg.min_peak_contrast or (stroke * s / (bh * s) > 0.2 and peak < 0.4):
                     continue  # too faint for ink, or thick and faint: shading, a fold, a weave
+                if cfg.min_edge > 0 and _edge_sharpness(b.small[by0:by0 + bh, bx0:bx0 + bw], piece,
+                                                         peak * paper) < cfg.min_edge:
+                    continue  # soft all round: the knots of a weave, a fold's shading, not ink
                 dark_level = paper * (1.0 - cfg.contrast_rel) - 4
                 ring = b.small[ry0:ry1, rx0:rx1]
                 n_dark = int(np.count_nonzero(ring < dark_level)) - int(
@@ -610,6 +616,26 @@ class Segmenter:
         stroke = cv2.copyMakeBorder(stroke, m, m, m, m, cv2.BORDER_CONSTANT, value=0)
         g = cv2.copyMakeBorder(g, m, m, m, m, cv2.BORDER_REPLICATE)
         return normalize_crop(g, mask=stroke * 255)
+
+
+def _edge_sharpness(sub: np.ndarray, mask: np.ndarray, depth: float) -> float:
+    """How steeply the ink's sharpest edges rise: the 90th percentile of the grey gradient
+    (Sobel / 8, grey levels per work pixel) on and just around the strokes, over the ink's depth.
+
+    A pen line seen by a focused camera goes from paper to ink in a pixel or two, at least
+    along some of its edges (motion blur smears only those across the motion). The dark
+    knots of a woven fabric, a fold's shadow or a nose are soft all round: their darkness
+    ramps over many pixels, so even their steepest edges rise by a small share of their depth.
+    """
+    if depth <= 0 or mask.shape != sub.shape:
+        return 0.0
+    s = sub.astype(np.float32)
+    gx = cv2.Sobel(s, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(s, cv2.CV_32F, 0, 1, ksize=3)
+    g = cv2.magnitude(gx, gy)[cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0]
+    if g.size == 0:
+        return 0.0
+    return float(np.partition(g, int(0.9 * (g.size - 1)))[int(0.9 * (g.size - 1))]) / 8.0 / depth
 
 
 def _median(v: np.ndarray):
