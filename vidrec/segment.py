@@ -71,7 +71,7 @@ class SegmenterConfig:
     # darker surfaces; 0 turns the test off
     min_paper_level: float = 80.0  # and at least this grey level (a camera exposes for the sheet)
     min_peak_contrast: float = 0.2  # the darkest ink is at least this share darker than its paper
-    min_edge: float = 0.16  # the sharpest tenth of the ink's edges rises by at least this share
+    min_edge: float = 0.14  # the sharpest tenth of the ink's edges rises by at least this share
     # of its depth per work pixel (a focused pen line; a weave's knots and shading are soft
     # all round); 0 turns the test off
     border: int = 4  # symbols within this many px of the frame border (cut off) are dropped
