@@ -166,3 +166,16 @@ def test_soft_knots_of_a_weave_are_not_symbols_but_sharp_digits_beside_them_are(
     # the knots are digit-sized, dark enough and on bright enough cloth: only their soft
     # edges tell them from ink (without the edge test they all come out)
     assert len(Segmenter(min_edge=0).segment(gray)) > 20
+
+
+def test_a_thread_barely_darker_than_dark_cloth_is_no_symbol_but_a_pen_line_is():
+    """On a dark shirt a quarter darker is only ~20 grey levels: a thread, a crease.
+    A pen line drawn on the same cloth is far darker and stays."""
+    img = np.full((480, 640), 90, np.uint8)
+    cv2.line(img, (200, 200), (206, 250), 66, 3, cv2.LINE_AA)  # 24 levels under the cloth
+    cv2.line(img, (400, 200), (406, 250), 48, 3, cv2.LINE_AA)  # 42 levels
+    gray = cv2.GaussianBlur(img, (3, 3), 0.8)
+    boxes = [r.box for r in Segmenter().segment(gray)]
+    assert len(boxes) == 1 and _contains((394, 196, 16, 58), boxes[0]), boxes
+    # relative contrast alone passes the thread (0.26 of its cloth's level)
+    assert len(Segmenter(min_peak_depth=0).segment(gray)) == 2

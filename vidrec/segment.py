@@ -71,6 +71,8 @@ class SegmenterConfig:
     # darker surfaces; 0 turns the test off
     min_paper_level: float = 80.0  # and at least this grey level (a camera exposes for the sheet)
     min_peak_contrast: float = 0.2  # the darkest ink is at least this share darker than its paper
+    min_peak_depth: float = 30.0  # ... and at least this many grey levels: on a dark surface (a
+    # shirt) a share is a few levels, and a thread or crease just past contrast_abs is no pen line
     min_edge: float = 0.14  # the sharpest tenth of the ink's edges rises by at least this share
     # of its depth per work pixel (a focused pen line; a weave's knots and shading are soft
     # all round); 0 turns the test off
@@ -536,7 +538,8 @@ class Segmenter:
                 # a pen line's core is far darker than its paper; shading (a nose, a fold in
                 # cloth, a shadow) only dims it
                 peak = (paper - cv2.minMaxLoc(b.small[by0:by0 + bh, bx0:bx0 + bw])[0]) / max(1.0, paper)
-                if peak < cfg.min_peak_contrast or (stroke * s / (bh * s) > 0.2 and peak < 0.4):
+                if (peak < cfg.min_peak_contrast or peak * paper < cfg.min_peak_depth
+                        or (stroke * s / (bh * s) > 0.2 and peak < 0.4)):
                     continue  # too faint for ink, or thick and faint: shading, a fold, a weave
                 if cfg.min_edge > 0 and _edge_sharpness(b.small[by0:by0 + bh, bx0:bx0 + bw], piece,
                                                          peak * paper) < cfg.min_edge:
