@@ -179,3 +179,18 @@ def test_a_thread_barely_darker_than_dark_cloth_is_no_symbol_but_a_pen_line_is()
     assert len(boxes) == 1 and _contains((394, 196, 16, 58), boxes[0]), boxes
     # relative contrast alone passes the thread (0.26 of its cloth's level)
     assert len(Segmenter(min_peak_depth=0).segment(gray)) == 2
+
+
+def test_segmenter_options_from_strings():
+    """--option values arrive as strings: numbers are parsed, "false" is False, nonsense is one clear error."""
+    from vidrec.errors import VidrecError
+    from vidrec.segment import Segmenter, _option_value
+
+    assert Segmenter(min_height="25").cfg.min_height == 25
+    assert Segmenter(contrast_rel="0.2").cfg.contrast_rel == 0.2
+    assert _option_value("flag", "False", True) is False and _option_value("flag", "on", False) is True
+    for bad in ({"min_height": "2.5"}, {"contrast_rel": "abc"}):
+        with pytest.raises(VidrecError, match="must be"):
+            Segmenter(**bad)
+    with pytest.raises(VidrecError, match="must be true or false"):
+        _option_value("flag", "maybe", True)

@@ -39,6 +39,29 @@ import numpy as np
 from vidrec.types import Frame, Region
 
 
+def _option_value(name: str, value, default):
+    """An option value (``--option`` values arrive as strings) in the type of its default.
+
+    Booleans read "0/1/true/false/yes/no/on/off" (``bool("False")`` would be True);
+    numbers go through :func:`vidrec.recognizer.option_number` for a one-line error.
+    """
+    from vidrec.errors import VidrecError
+    from vidrec.recognizer import option_number
+
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        word = str(value).strip().lower()
+        if word in ("1", "true", "yes", "on"):
+            return True
+        if word in ("0", "false", "no", "off"):
+            return False
+        raise VidrecError(f"option {name}={value!r} must be true or false")
+    if isinstance(default, (int, float)):
+        return option_number(name, value, kind=type(default))
+    return type(default)(value)
+
+
 @dataclass
 class SegmenterConfig:
     """The segmenter's knobs; lengths are in full-frame pixels unless named ``_frac``."""
@@ -121,7 +144,7 @@ class Segmenter:
                 from vidrec.errors import VidrecError
 
                 raise VidrecError(f"unknown segmenter option {k!r}; known: {', '.join(cfg.as_dict())}")
-            setattr(cfg, k, type(getattr(cfg, k))(v))
+            setattr(cfg, k, _option_value(k, v, getattr(cfg, k)))
         self.cfg = cfg
         self.make_crops = make_crops
         self._kernels: dict[int, np.ndarray] = {}
