@@ -363,3 +363,29 @@ def test_prefetch_keeps_every_frame_in_order_and_stops_its_thread(clip):
     assert not [t for t in threading.enumerate() if t.name.startswith("vidrec-decode")]
     with open_source(clip, prefetch=False) as src:
         assert not isinstance(src, PrefetchSource) and sum(1 for _ in src) == 25
+
+
+def test_video_sink_encodes_in_background_every_frame_in_order(tmp_path):
+    """The encode thread writes what a synchronous writer writes: every frame, in order."""
+    from vidrec.sinks import ENCODE_QUEUE
+    from vidrec.types import Frame
+
+    n = 3 * ENCODE_QUEUE + 5  # more than the queue holds, so write() has to wait for the encoder
+    outs = {}
+    for background in (True, False):
+        path = tmp_path / f"bg{int(background)}.avi"
+        with VideoSink(path, 15, (160, 120), background=background) as sink:
+            for i in range(n):
+                img = np.full((120, 160, 3), 5 * i, np.uint8)
+                sink.write(Frame(i, i / 15, img, img[..., 0]), None, img)
+        cap = cv2.VideoCapture(str(path))
+        means = []
+        while True:
+            ok, im = cap.read()
+            if not ok:
+                break
+            means.append(float(im.mean()))
+        outs[background] = means
+    assert len(outs[True]) == n
+    assert outs[True] == outs[False]
+    assert all(b > a for a, b in zip(outs[True], outs[True][1:]))

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -79,6 +81,9 @@ class Sink:
         self.close()
 
 
+ENCODE_QUEUE = 8  # frames waiting to be encoded, at most
+
+
 class VideoSink(Sink):
     """An MP4/AVI/MKV of the annotated canvas (or, with ``raw``, of the frames as captured).
 
@@ -86,7 +91,8 @@ class VideoSink(Sink):
     sequence of mixed sizes) is resized to fit.
     """
 
-    def __init__(self, path: str | os.PathLike, fps: float | None, size: tuple[int, int], raw: bool = False):
+    def __init__(self, path: str | os.PathLike, fps: float | None, size: tuple[int, int], raw: bool = False,
+                 background: bool = True):
         import cv2
 
         self.path = Path(path).expanduser()
@@ -108,22 +114,58 @@ class VideoSink(Sink):
             self._tmp.unlink(missing_ok=True)
             raise VidrecError(f"cannot write video {self.path}: this OpenCV build has no encoder for "
                               f"{suffix} (tried {', '.join(FOURCCS[suffix])}); try .mp4 or .avi")
+        # Encoding runs on its own thread (OpenCV releases the GIL while it encodes), so
+        # the next frame is recognised while this one is compressed. The queue is short:
+        # memory stays bounded, and a slow disk slows the run instead of growing a backlog.
+        self._error: BaseException | None = None
+        self._queue: queue.Queue | None = None
+        self._thread: threading.Thread | None = None
+        if background:
+            self._queue = queue.Queue(maxsize=ENCODE_QUEUE)
+            self._thread = threading.Thread(target=self._encode, name=f"vidrec-encode-{self.path.name}", daemon=True)
+            self._thread.start()
+
+    def _encode(self) -> None:
+        while True:
+            img = self._queue.get()
+            if img is None:
+                return
+            if self._error is None:
+                try:
+                    self._writer.write(img)
+                except BaseException as e:  # reported by the next write() or close()
+                    self._error = e
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise VidrecError(f"cannot write video {self.path}: {self._error}")
 
     def write(self, frame: Frame, result: FrameResult | None = None, canvas: np.ndarray | None = None) -> None:
+        self._check()
         img = frame.image if (self.raw or canvas is None) else canvas
         if (img.shape[1], img.shape[0]) != self.size:
             import cv2
 
             img = cv2.resize(img, self.size, interpolation=cv2.INTER_AREA)
-        self._writer.write(img)
+        if self._queue is not None:
+            self._queue.put(img)  # frames and canvases are never changed after they are written
+        else:
+            self._writer.write(img)
         self.frames += 1
 
     def close(self) -> None:
         """Finish the file and move it into place; with no frame written, leave nothing."""
         if self._writer is None:
             return
+        if self._thread is not None:
+            self._queue.put(None)  # every frame queued before this is encoded first
+            self._thread.join()
+            self._thread = None
         self._writer.release()
         self._writer = None
+        if self._error is not None:
+            self._tmp.unlink(missing_ok=True)
+            self._check()
         if self.frames:
             os.replace(self._tmp, self.path)
         else:
@@ -223,7 +265,8 @@ class WindowSink(Sink):
         from vidrec.draw import stats_overlay
 
         self._tick()
-        img = canvas if canvas is not None else frame.image.copy()
+        # a copy: the canvas may still be waiting in the video sink's encode queue
+        img = canvas.copy() if canvas is not None else frame.image.copy()
         extra = []
         if self._rec is not None:
             extra.append(f"REC {self._rec.path.name}")
