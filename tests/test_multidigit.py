@@ -143,6 +143,31 @@ def test_a_doubtful_mark_between_sure_digits_is_held_like_a_shown_digit(model):
     assert rec._printed_text(word, np.ones(3, bool)).all()
 
 
+def test_sure_digits_in_a_line_of_printed_words_are_letters(model):
+    """A bold printed "OIL and SALT" as the segmenter saw it on a hand-held card: the O and
+    I merged read as a sure 2, the L as a sure 6; "and S" is a printed word (turned-down
+    marks and a doubtful one). "OIL" stands as a word of its own (the "a" was lost, so the
+    gap is 1.7 heights), yet it is set in the same line, at the same height: text too.
+    A handwritten number farther off, or of another height, in that line keeps its digits."""
+    from vidrec.plugins import make_recognizers
+
+    ((_, rec),) = make_recognizers(["multidigit"], {})
+    rec.segmenter.rejected = [(239, 201, 63, 27), (211, 205, 20, 24)]  # "nd S", "a"
+    oil = [(116, 209, 31, 27), (148, 209, 19, 27)]
+    s_ = [(299, 199, 21, 25)]
+    drop = rec._printed_text(oil + s_, np.array([True, True, True]))
+    assert drop.tolist() == [True, True, True]
+    # the same two sure digits with the printed word 3 heights away, or half their height
+    far = [(116 - 60, 209, 31, 27), (148 - 60, 209, 19, 27)]
+    assert not rec._printed_text(far + s_, np.array([True, True, True]))[:2].any()
+    tall = [(60, 180, 44, 54), (106, 180, 40, 54)]
+    assert not rec._printed_text(tall + s_, np.array([True, True, True]))[:2].any()
+    # the rule can be turned off
+    ((_, off),) = make_recognizers(["multidigit"], {"line_text": 0})
+    off.segmenter.rejected = rec.segmenter.rejected
+    assert not off._printed_text(oil + s_, np.array([True, True, True]))[:2].any()
+
+
 def test_tracker_counts_label_changes():
     tr = Tracker(history=4)
     box = [[100, 100, 20, 30]]

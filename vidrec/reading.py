@@ -97,15 +97,19 @@ def read_text(boxes: Sequence[Box], labels: Sequence[str], space: float = 0.6) -
 
 def words(boxes: Sequence[Box], space: float = 0.6) -> list[list[int]]:
     """Runs of closely spaced symbols (numbers, or words of printed text), as index lists."""
+    return [w for line in line_words(boxes, space) for w in line]
+
+
+def line_words(boxes: Sequence[Box], space: float = 0.6) -> list[list[list[int]]]:
+    """The words of each line (top to bottom), each line's words left to right."""
     out = []
     for line in chains(boxes):
-        cur = [line[0]]
+        ws = [[line[0]]]
         for a, b in zip(line, line[1:]):
             xa, _, wa, ha = boxes[a]
             xb, _, _, hb = boxes[b]
             if xb - (xa + wa) > space * 0.5 * (ha + hb):
-                out.append(cur)
-                cur = []
-            cur.append(b)
-        out.append(cur)
+                ws.append([])
+            ws[-1].append(b)
+        out.append(ws)
     return out

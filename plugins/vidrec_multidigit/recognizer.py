@@ -25,7 +25,7 @@ class MultiDigit(Recognizer):
     name = "multidigit"
 
     def __init__(self, model: str = "mnist", min_confidence=None, history=8, max_missed=3,
-                 space=0.6, word_reject=0.5, keep_confidence=None, reclassify_every=5, max_looks=6,
+                 space=0.6, word_reject=0.5, line_text=2.0, keep_confidence=None, reclassify_every=5, max_looks=6,
                  max_new_looks=0, **seg_options):
         from vidrec_multidigit import DEFAULT_KEEP_CONFIDENCE, DEFAULT_MIN_CONFIDENCE
 
@@ -42,7 +42,7 @@ class MultiDigit(Recognizer):
         bad = [k for k in seg_options if k not in known]
         if bad:
             raise VidrecError(f"multidigit has no option {bad[0]!r}; options: model, min_confidence, keep_confidence, history, "
-                              f"max_missed, space, word_reject, reclassify_every, max_looks, max_new_looks, {', '.join(sorted(known))}")
+                              f"max_missed, space, word_reject, line_text, reclassify_every, max_looks, max_new_looks, {', '.join(sorted(known))}")
         self.segmenter = Segmenter(make_crops=False, **seg_options)
         self.reclassify_every = max(1, int(option_number("reclassify_every", reclassify_every)))
         # at most this many crops per frame, new symbols first (0: no cap), so no frame pays
@@ -53,6 +53,7 @@ class MultiDigit(Recognizer):
         self.tracker = Tracker(history=int(option_number("history", history)), max_missed=int(option_number("max_missed", max_missed)))
         self.space = option_number("space", space)
         self.word_reject = option_number("word_reject", word_reject)
+        self.line_text = option_number("line_text", line_text)
         self.last_candidates = 0
         self._text_memo = None
 
@@ -268,19 +269,48 @@ class MultiDigit(Recognizer):
         drop = np.zeros(len(boxes), bool)
         n = len(boxes)
         heights = np.array([b[3] for b in allb], float)
-        for w in reading.words(allb, self.space):
-            if len(w) < 2:
-                continue
-            share = bad[w].mean()
-            # printed words mix x-height letters with taller ones (o, r beside l, d, H);
-            # the digits of a handwritten number are about one height
-            hw = heights[w]
-            short = int((hw < 0.72 * hw.max()).sum())
-            mixed = len(w) >= 3 and short >= 2 and int((hw >= 0.9 * hw.max()).sum()) >= 1 and short >= 0.3 * len(w)
-            if share > 0.5 or (len(w) >= 3 and share >= self.word_reject) or mixed:
-                for k in w:
-                    if k < n:
-                        drop[k] = True
+        lines = reading.line_words(allb, self.space)
+        printed = []  # per line, per word: judged a printed word
+        for ws in lines:
+            printed.append([])
+            for w in ws:
+                is_text = False
+                if len(w) >= 2:
+                    share = bad[w].mean()
+                    # printed words mix x-height letters with taller ones (o, r beside l, d, H);
+                    # the digits of a handwritten number are about one height
+                    hw = heights[w]
+                    short = int((hw < 0.72 * hw.max()).sum())
+                    mixed = (len(w) >= 3 and short >= 2 and int((hw >= 0.9 * hw.max()).sum()) >= 1
+                             and short >= 0.3 * len(w))
+                    is_text = share > 0.5 or (len(w) >= 3 and share >= self.word_reject) or mixed
+                printed[-1].append(is_text)
+        if self.line_text > 0:
+            # printed text comes in lines of words: a short run of "digits" (a bold O and I
+            # merged into a 2, an L read as a 6, a T as a 7) set in the same line as a printed
+            # word, close by and of its height, is more of that text
+            for ws, pr in zip(lines, printed):
+                changed = True
+                while changed:
+                    changed = False
+                    for i, w in enumerate(ws):
+                        if pr[i]:
+                            continue
+                        for j in (i - 1, i + 1):
+                            if not 0 <= j < len(ws) or not pr[j] or len(ws[j]) < 2:
+                                continue
+                            a, b = (ws[j][-1], w[0]) if j < i else (w[-1], ws[j][0])
+                            gap = allb[b][0] - (allb[a][0] + allb[a][2])
+                            ratio = float(np.median(heights[w]) / np.median(heights[ws[j]]))
+                            if gap <= self.line_text * 0.5 * (heights[a] + heights[b]) and 0.7 <= ratio <= 1.43:
+                                pr[i] = changed = True
+                                break
+        for ws, pr in zip(lines, printed):
+            for w, is_text in zip(ws, pr):
+                if is_text:
+                    for k in w:
+                        if k < n:
+                            drop[k] = True
         return drop
 
     def render(self, canvas: np.ndarray, frame: Frame, predictions: list[Prediction]) -> None:
