@@ -168,6 +168,23 @@ def test_sure_digits_in_a_line_of_printed_words_are_letters(model):
     assert not off._printed_text(oil + s_, np.array([True, True, True]))[:2].any()
 
 
+def test_a_sure_digit_beside_a_run_of_touching_letters_is_a_letter(model):
+    """The T of a bold "SALT" read as a sure 7, beside "SAL" turned down as one mark too
+    wide for a symbol: that mark stands for two or more, so the word is mostly not digits.
+    Beside a turned-down mark of one symbol's width the 7 keeps the benefit of the doubt."""
+    from vidrec.plugins import make_recognizers
+
+    ((_, rec),) = make_recognizers(["multidigit"], {})
+    t = [(237, 276, 13, 20)]
+    rec.segmenter.rejected = [(196, 277, 41, 20)]
+    assert rec._printed_text(t, np.array([True])).tolist() == [True]
+    rec.segmenter.rejected = [(214, 277, 18, 20)]
+    assert rec._printed_text(t, np.array([True])).tolist() == [False]
+    ((_, off),) = make_recognizers(["multidigit"], {"wide_mark": 0})
+    off.segmenter.rejected = [(196, 277, 41, 20)]
+    assert off._printed_text(t, np.array([True])).tolist() == [False]
+
+
 def test_tracker_counts_label_changes():
     tr = Tracker(history=4)
     box = [[100, 100, 20, 30]]

@@ -25,7 +25,7 @@ class MultiDigit(Recognizer):
     name = "multidigit"
 
     def __init__(self, model: str = "mnist", min_confidence=None, history=8, max_missed=3,
-                 space=0.6, word_reject=0.5, line_text=2.0, keep_confidence=None, reclassify_every=5, max_looks=6,
+                 space=0.6, word_reject=0.5, line_text=2.0, wide_mark=1.3, keep_confidence=None, reclassify_every=5, max_looks=6,
                  max_new_looks=0, **seg_options):
         from vidrec_multidigit import DEFAULT_KEEP_CONFIDENCE, DEFAULT_MIN_CONFIDENCE
 
@@ -42,7 +42,7 @@ class MultiDigit(Recognizer):
         bad = [k for k in seg_options if k not in known]
         if bad:
             raise VidrecError(f"multidigit has no option {bad[0]!r}; options: model, min_confidence, keep_confidence, history, "
-                              f"max_missed, space, word_reject, line_text, reclassify_every, max_looks, max_new_looks, {', '.join(sorted(known))}")
+                              f"max_missed, space, word_reject, line_text, wide_mark, reclassify_every, max_looks, max_new_looks, {', '.join(sorted(known))}")
         self.segmenter = Segmenter(make_crops=False, **seg_options)
         self.reclassify_every = max(1, int(option_number("reclassify_every", reclassify_every)))
         # at most this many crops per frame, new symbols first (0: no cap), so no frame pays
@@ -54,6 +54,7 @@ class MultiDigit(Recognizer):
         self.space = option_number("space", space)
         self.word_reject = option_number("word_reject", word_reject)
         self.line_text = option_number("line_text", line_text)
+        self.wide_mark = option_number("wide_mark", wide_mark)
         self.last_candidates = 0
         self._text_memo = None
 
@@ -261,7 +262,12 @@ class MultiDigit(Recognizer):
         Words are runs of closely spaced marks, counting the symbol-sized marks the
         segmenter turned down; in a word where at least ``word_reject`` of the marks
         are turned down or doubtful (more than half, for a word of two) the "digits"
-        are letters too, and all of them go.
+        are letters too, and all of them go. A turned-down mark wider than
+        ``wide_mark`` heights (letters touching in a bold font) counts as two marks.
+        Printed text also comes in lines: a word of sure "digits" within ``line_text``
+        heights of a printed word in its line, and of its height, is text as well
+        (handwriting next to a printed label would go too; a number written apart, or
+        larger than the print, stays).
         """
         rejected = list(getattr(self.segmenter, "rejected", []))
         allb = list(boxes) + rejected
@@ -269,21 +275,27 @@ class MultiDigit(Recognizer):
         drop = np.zeros(len(boxes), bool)
         n = len(boxes)
         heights = np.array([b[3] for b in allb], float)
+        weight = np.ones(len(allb))
+        if self.wide_mark > 0:
+            weight[n:] = [2.0 if b[2] > self.wide_mark * b[3] else 1.0 for b in rejected]
         lines = reading.line_words(allb, self.space)
         printed = []  # per line, per word: judged a printed word
         for ws in lines:
             printed.append([])
             for w in ws:
                 is_text = False
-                if len(w) >= 2:
-                    share = bad[w].mean()
+                # a turned-down mark wider than one symbol can be (a run of touching
+                # letters, "SAL" of a bold "SALT") stands for at least two marks
+                size = float(weight[w].sum())
+                if size >= 2:
+                    share = float((bad[w] * weight[w]).sum()) / size
                     # printed words mix x-height letters with taller ones (o, r beside l, d, H);
                     # the digits of a handwritten number are about one height
                     hw = heights[w]
                     short = int((hw < 0.72 * hw.max()).sum())
                     mixed = (len(w) >= 3 and short >= 2 and int((hw >= 0.9 * hw.max()).sum()) >= 1
                              and short >= 0.3 * len(w))
-                    is_text = share > 0.5 or (len(w) >= 3 and share >= self.word_reject) or mixed
+                    is_text = share > 0.5 or (size >= 3 and share >= self.word_reject) or mixed
                 printed[-1].append(is_text)
         if self.line_text > 0:
             # printed text comes in lines of words: a short run of "digits" (a bold O and I
