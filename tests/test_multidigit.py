@@ -185,6 +185,52 @@ def test_a_sure_digit_beside_a_run_of_touching_letters_is_a_letter(model):
     assert off._printed_text(t, np.array([True])).tolist() == [False]
 
 
+def _card_with_print(digits, words, number_at, number_h):
+    """A grey card with bold printed lines (cv2's Hershey font, thick) and a handwritten
+    number of four MNIST test digits ``number_h`` px tall at ``number_at``."""
+    import cv2
+
+    im = np.full((480, 640), 215, np.uint8)
+    for i, w in enumerate(words):
+        cv2.putText(im, w, (60, 120 + 70 * i), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 40, 4, cv2.LINE_AA)
+    x0, y0 = number_at
+    for d in digits:
+        d = cv2.resize(d, (number_h, number_h))
+        roi = im[y0:y0 + number_h, x0:x0 + number_h]
+        np.minimum(roi, (215 - d.astype(np.float32) * 0.7).astype(np.uint8), out=roi)
+        x0 += int(0.95 * number_h)
+    return cv2.cvtColor(cv2.GaussianBlur(im, (3, 3), 0), cv2.COLOR_GRAY2BGR)
+
+
+def test_bold_printed_lines_give_no_digits_beside_a_handwritten_number(model, mnist_ready):
+    """Rendered bold print, read by the old word test as a 2 (O and I merged) and a 7 (a T
+    standing apart from "otal"): every mark of the printed lines is text, while the
+    handwritten number below, and one written larger at the end of a printed line, are read."""
+    import cv2
+    import torch
+
+    from vidrec import datasets
+    from vidrec.plugins import make_recognizers
+    from vidrec.types import Frame
+
+    x, y = datasets.load_arrays("mnist", False)
+    truth = "".join(str(int(v)) for v in y[:4])
+    cases = [(["OIL and SALT", "Total ISO", "Invoice No."], (60, 380), 40, 380),
+             (["OIL and SALT", "Total ISO"], (215, 152), 44, 150)]  # after "Total ISO"
+    for words, at, h, number_y in cases:
+        im = _card_with_print(x[:4], words, at, h)
+        ((_, rec),) = make_recognizers(["multidigit"], {})
+        with torch.inference_mode():
+            for k in range(4):
+                f = Frame(k, k / 15, im, cv2.cvtColor(im, cv2.COLOR_BGR2GRAY))
+                preds = rec.classify(f, rec.segment(f, None), None)
+        rows = {}
+        for p in sorted(preds, key=lambda p: p.region.box[0]):
+            rows.setdefault(abs(p.region.box[1] - number_y) < h, []).append(p.label)
+        assert rows.get(False) is None, f"printed letters read as digits: {rows}, words {words}"
+        assert "".join(rows.get(True, [])) == truth, f"the handwritten number: {rows}, words {words}"
+
+
 def test_tracker_counts_label_changes():
     tr = Tracker(history=4)
     box = [[100, 100, 20, 30]]
