@@ -376,11 +376,12 @@ def stroke_width(mask: np.ndarray) -> float:
     vals = dt[ridge]
     if vals.size == 0:
         vals = dt[m > 0]
-    return float(2.0 * _median(vals))
+    return float(2.0 * median(vals))
 
 
-def _median(v: np.ndarray):
-    """np.median of a 1-d array (the same value), without its generic-path overhead."""
+def median(v: np.ndarray):
+    """np.median of a 1-d array (the same value), without its generic-path overhead
+    (a tenth of the segmenter's time went to np.median's generic path)."""
     k = v.size // 2
     if v.size % 2:
         return np.partition(v, k)[k]

@@ -36,6 +36,7 @@ from dataclasses import asdict, dataclass
 import cv2
 import numpy as np
 
+from vidrec.crop import median as _median
 from vidrec.types import Frame, Region
 
 
@@ -662,15 +663,6 @@ def _edge_sharpness(sub: np.ndarray, mask: np.ndarray, depth: float) -> float:
     if g.size == 0:
         return 0.0
     return float(np.partition(g, int(0.9 * (g.size - 1)))[int(0.9 * (g.size - 1))]) / 8.0 / depth
-
-
-def _median(v: np.ndarray):
-    """np.median of a 1-d array (the same value) without its generic-path overhead (a tenth of segment)."""
-    k = v.size // 2
-    if v.size % 2:
-        return np.partition(v, k)[k]
-    p = np.partition(v, (k - 1, k))
-    return np.mean(p[k - 1:k + 1])
 
 
 def _gray_of(frame: Frame | np.ndarray) -> np.ndarray:
