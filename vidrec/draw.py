@@ -17,8 +17,17 @@ def scale_for(canvas: np.ndarray) -> float:
 
 
 def box_label(canvas: np.ndarray, box, label: str, color=(0, 200, 0), text_color=(0, 0, 0),
-              thickness: int | None = None, font_scale: float | None = None) -> None:
-    """A rectangle with its label on a filled background above it (below at the top edge)."""
+              thickness: int | None = None, font_scale: float | None = None,
+              taken: list | None = None) -> tuple[int, int, int, int] | None:
+    """A rectangle with its label on a filled background above it (below at the top edge).
+
+    Returns the label's rectangle ``(x0, y0, x1, y1)`` (None without a label).
+
+    ``taken``: rectangles ``(x0, y0, x1, y1)`` a label must not cover (labels already
+    drawn, the other boxes); the label goes above the box, else below it, wherever it
+    covers none of them (else above, as without ``taken``: labels of digits written
+    side by side would otherwise cover each other), and its rectangle is added to the list.
+    """
     import cv2
 
     s = scale_for(canvas)
@@ -27,13 +36,23 @@ def box_label(canvas: np.ndarray, box, label: str, color=(0, 200, 0), text_color
     x, y, w, h = (int(v) for v in box)
     cv2.rectangle(canvas, (x, y), (x + w - 1, y + h - 1), color, t)
     if not label:
-        return
+        return None
     (tw, th), base = cv2.getTextSize(label, FONT, fs, max(1, t // 2 + 1))
     H, W = canvas.shape[:2]
-    ty = y - 2 if y - th - base - 2 >= 0 else min(H - 1, y + h + th + base + 2)
     tx = min(max(0, x), max(0, W - tw - 2))
+    above, below, inside = y - 2, y + h + th + base + 2, y + th + base + 2
+    spots = [ty for ty in (above, below, inside) if th + base <= ty <= H - 1]
+    ty = spots[0] if spots else min(H - 1, max(th + base, above))
+    if taken is not None:
+        def free(ty):
+            r = (tx, ty - th - base, tx + tw + 2, ty)
+            return all(r[2] <= a[0] or a[2] <= r[0] or r[3] <= a[1] or a[3] <= r[1] for a in taken)
+
+        ty = next((c for c in spots[:2] if c != inside and free(c)), ty)
+        taken.append((tx, ty - th - base, tx + tw + 2, ty))
     cv2.rectangle(canvas, (tx, ty - th - base), (tx + tw + 2, ty), color, -1)
     cv2.putText(canvas, label, (tx + 1, ty - base), FONT, fs, text_color, max(1, t // 2 + 1), cv2.LINE_AA)
+    return (tx, ty - th - base, tx + tw + 2, ty)
 
 
 def inset(canvas: np.ndarray, image: np.ndarray, corner: str = "tr", size: int | None = None,

@@ -326,9 +326,14 @@ class MultiDigit(Recognizer):
         return drop
 
     def render(self, canvas: np.ndarray, frame: Frame, predictions: list[Prediction]) -> None:
+        # labels go where they cover neither another label nor another digit
+        taken: list = [(x, y, x + w, y + h) for x, y, w, h in (p.region.box for p in predictions)]
         for p in predictions:
             color = PALETTE[(p.track_id or 0) % len(PALETTE)]
-            draw.box_label(canvas, p.region.box, f"{p.label} {p.confidence:.2f}", color=color)
+            # a sheet of digits leaves little room: the confidence is shown where it says
+            # something (below 0.95); every value is in the JSON Lines output
+            label = p.label if p.confidence >= 0.95 else f"{p.label} {p.confidence:.2f}"
+            draw.box_label(canvas, p.region.box, label, color=color, taken=taken)
         txt = self.text(predictions)
         if txt:
             draw.text_lines(canvas, txt.split("\n"), origin="tl")
