@@ -389,3 +389,22 @@ def test_video_sink_encodes_in_background_every_frame_in_order(tmp_path):
     assert len(outs[True]) == n
     assert outs[True] == outs[False]
     assert all(b > a for a, b in zip(outs[True], outs[True][1:]))
+
+
+def test_outputs_get_the_usual_permissions_not_mkstemps_0600(tmp_path):
+    """A video or JSON Lines file a user shares is readable as any file they create (0666 less the umask)."""
+    import os
+
+    from vidrec.types import Frame, FrameResult
+
+    mask = os.umask(0o022)
+    try:
+        img = np.zeros((120, 160, 3), np.uint8)
+        with VideoSink(tmp_path / "a.mp4", 15, (160, 120)) as v, JsonlSink(tmp_path / "a.jsonl") as j:
+            f = Frame(0, 0.0, img, img[..., 0])
+            v.write(f, None, img)
+            j.write(f, FrameResult(frame=0, t=0.0), None)
+    finally:
+        os.umask(mask)
+    for name in ("a.mp4", "a.jsonl"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o644, name

@@ -32,12 +32,16 @@ def atomic_path(target: str | os.PathLike, suffix: str | None = None) -> Iterato
     try:
         yield tmp_path
         if tmp_path.exists():
-            # mkstemp makes 0600 files; give the result the usual permissions.
-            os.chmod(tmp_path, 0o666 & ~_umask())
+            usual_permissions(tmp_path)
         os.replace(tmp_path, target)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def usual_permissions(path: str | os.PathLike) -> None:
+    """mkstemp makes 0600 files; give a file the permissions a plain open() would (0666 less the umask)."""
+    os.chmod(path, 0o666 & ~_umask())
 
 
 def _umask() -> int:

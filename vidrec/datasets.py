@@ -29,6 +29,7 @@ from typing import Callable
 
 import numpy as np
 
+from vidrec.atomic import usual_permissions
 from vidrec.errors import VidrecError
 
 FILES = (
@@ -177,6 +178,7 @@ def _install_from(spec: DatasetSpec, files: dict[str, Path], root: Path | None) 
                 verify_file(tmp, spec.sha256[name])
             except VidrecError as e:
                 raise VidrecError(f"{src}: {e}") from None
+            usual_permissions(tmp)
             os.replace(tmp, folder / name)
         finally:
             tmp.unlink(missing_ok=True)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vidrec.atomic import usual_permissions
 from vidrec.errors import VidrecError
 from vidrec.pipeline import StopRun
 from vidrec.sources import IMAGE_SUFFIXES  # noqa: F401 - also quiets FFmpeg's log (see sources)
@@ -55,6 +56,7 @@ def prepare_target(path: str | os.PathLike) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=target.suffix)
         os.close(fd)
+        usual_permissions(tmp)  # the writers keep the file's mode: not 0600 for a video a user shares
     except OSError as e:
         raise VidrecError(f"cannot write {target}: {e.strerror or e}") from None
     return Path(tmp)
