@@ -194,3 +194,59 @@ def test_segmenter_options_from_strings():
             Segmenter(**bad)
     with pytest.raises(VidrecError, match="must be true or false"):
         _option_value("flag", "maybe", True)
+
+
+def _shadowed_sheet(seed=4):
+    """A dark room and a sheet (float, to be lit by :func:`_lit`)."""
+    rng = np.random.default_rng(seed)
+    img = clutter(rng, 640, 480, dark=0.8).astype(np.float32)
+    sheet = paper(rng, 420, 300).astype(np.float32)
+    return img, sheet
+
+
+def _lit(img, sheet, light):
+    """The room with the sheet in it, the sheet's light (ink included) scaled by ``light``."""
+    out = img.copy()
+    out[90:390, 110:530] = sheet * light[..., None]
+    return cv2.cvtColor(np.clip(out, 0, 255).astype(np.uint8), cv2.COLOR_BGR2GRAY)
+
+
+def test_a_digit_in_a_hands_shadow_on_the_sheet_is_found_but_not_one_on_the_rooms_grey_wall():
+    img, sheet = _shadowed_sheet()
+    # the left of the sheet in a shadow at 0.42 of the light, a soft edge 120 px wide
+    cols = np.clip((np.arange(420) - 140) / 120.0, 0.0, 1.0)
+    light = np.tile((0.42 + 0.58 * cols)[None, :], (300, 1))
+    in_shadow = _digit_strokes(sheet, 40, 110, 50, "7")
+    in_light = _digit_strokes(sheet, 330, 110, 50, "0")
+    # a flat grey panel of the room, as dark as the shadowed paper, with a 7 on it
+    img[400:475, 540:630] = 0.42 * 235
+    on_wall = _digit_strokes(img, 570, 410, 50, "7", color=(12, 12, 12))
+    gray = _lit(img, sheet, light)
+    found = [r.box for r in Segmenter().segment(gray)]
+    for t in (in_shadow, in_light):
+        t = (t[0] + 110, t[1] + 90, t[2], t[3])
+        assert sum(_contains(t, b) for b in found) == 1, (t, found)
+    assert not any(_contains(on_wall, b) for b in found), found
+    # with judging against the light's ramp off, the frame's brightest paper rules it out
+    assert not any(_contains((in_shadow[0] + 110, in_shadow[1] + 90, *in_shadow[2:]), r.box)
+                   for r in Segmenter(max_ramp_resid=0).segment(gray))
+
+
+def test_a_shadows_gradient_below_a_digit_is_not_dark_surroundings_but_a_fingertip_is():
+    img, sheet = _shadowed_sheet(seed=5)
+    # light falling off down the sheet, from full at row 100 to 0.3 at row 250: the paper
+    # below the digit is far darker than under it, yet it is the same sheet
+    rows = np.clip((np.arange(300) - 100) / 150.0, 0.0, 1.0)
+    light = np.tile((1.0 - 0.7 * rows)[:, None], (1, 420))
+    above_shadow = _digit_strokes(sheet, 200, 120, 50, "0")
+    gray = _lit(img, sheet, light)
+    t = (above_shadow[0] + 110, above_shadow[1] + 90, *above_shadow[2:])
+    assert sum(_contains(t, r.box) for r in Segmenter().segment(gray)) == 1
+    assert not any(_contains(t, r.box) for r in Segmenter(max_ramp_resid=0).segment(gray))
+    # a finger's end (a dark thick shape) reaching a thin dark tip onto the lit sheet: a step,
+    # no ramp, so its dark surroundings still rule it out
+    fing = _lit(img, sheet, np.ones((300, 420), np.float32))
+    cv2.ellipse(fing, (400, 60), (28, 90), 0, 0, 360, 60, -1)
+    cv2.line(fing, (400, 150), (400, 200), 60, 4)
+    assert not any(r.box[1] < 210 and r.box[0] < 440 and r.box[0] + r.box[2] > 360
+                   for r in Segmenter().segment(fing))

@@ -94,6 +94,11 @@ class SegmenterConfig:
     # background in view (97th percentile): handwriting is on the sheet, not on the room's
     # darker surfaces; 0 turns the test off
     min_paper_level: float = 80.0  # and at least this grey level (a camera exposes for the sheet)
+    max_ramp_resid: float = 0.03  # paper round a symbol that a plane fits this closely (RMS share
+    # of the paper's level) is one surface under uneven light: its darkness and its dark ring are
+    # judged against that ramp (a hand's shadow on the sheet); 0 turns it off
+    ramp_grad: float = 0.03  # ... and a shadowed symbol passes min_paper where its paper reaches
+    # bright paper through background changing by at most this share per work pixel (no edge)
     min_peak_contrast: float = 0.2  # the darkest ink is at least this share darker than its paper
     min_peak_depth: float = 30.0  # ... and at least this many grey levels: on a dark surface (a
     # shirt) a share is a few levels, and a thread or crease just past contrast_abs is no pen line
@@ -121,6 +126,8 @@ class Binarised:
     labels: np.ndarray | None = None  # connected components of the (hysteresis) ink mask
     stats: np.ndarray | None = None  # their cv2 stats, row 0 the background
     keep: np.ndarray | None = None  # bool per component: holds ink above the threshold
+    sheet: np.ndarray | None = None  # bool per work pixel: smooth paper that reaches bright paper
+    # (see :meth:`Segmenter._sheet`; made on first use)
 
     def ink_mask(self) -> np.ndarray:
         """The ink mask (uint8 0/1) at work resolution, made on first use (a full-frame pass)."""
@@ -557,8 +564,15 @@ class Segmenter:
                 # that continues past it. A fingertip, the narrow end of a dark object or a
                 # cable crossing a dark room have dark, non-stroke pixels right beside them.
                 paper = cv2.mean(b.background[by0:by0 + bh, bx0:bx0 + bw])[0]  # (numpy's mean: 3x slower)
+                ramp = None  # (plane fit of the paper round it, its RMS share), made when needed
                 if paper < cfg.min_paper * b.bright or paper < cfg.min_paper_level:
-                    continue  # not on the sheet: a mark on a darker surface of the room
+                    # not on the sheet: a mark on a darker surface of the room; unless the sheet
+                    # is in a shadow: smooth paper all round that runs into bright paper
+                    if paper < cfg.min_paper_level or cfg.max_ramp_resid <= 0:
+                        continue
+                    ramp = _ramp(b.background[ry0:ry1, rx0:rx1], paper)
+                    if ramp[1] > cfg.max_ramp_resid or not self._sheet(b)[by0:by0 + bh, bx0:bx0 + bw].any():
+                        continue
                 # a pen line's core is far darker than its paper; shading (a nose, a fold in
                 # cloth, a shadow) only dims it
                 peak = (paper - cv2.minMaxLoc(b.small[by0:by0 + bh, bx0:bx0 + bw])[0]) / max(1.0, paper)
@@ -573,6 +587,17 @@ class Segmenter:
                 n_dark = int(np.count_nonzero(ring < dark_level)) - int(
                     np.count_nonzero(b.small[by0:by0 + bh, bx0:bx0 + bw] < dark_level))
                 dark_ring = max(0, n_dark - (tot - own_box)) / max(1, ring_area)
+                if dark_ring > cfg.max_dark_ring and cfg.max_ramp_resid > 0:
+                    # a shadow's gradient across the ring is darker than the symbol's paper but
+                    # no object: where a plane fits the paper round it, dark is judged against
+                    # the plane (a fingertip or the room past the sheet's edge is a step no
+                    # plane fits)
+                    ramp = ramp or _ramp(b.background[ry0:ry1, rx0:rx1], paper)
+                    if ramp[1] <= cfg.max_ramp_resid:
+                        dark = ring < ramp[0] * (1.0 - cfg.contrast_rel) - 4
+                        n_dark = int(np.count_nonzero(dark)) - int(np.count_nonzero(
+                            dark[by0 - ry0:by0 - ry0 + bh, bx0 - rx0:bx0 - rx0 + bw]))
+                        dark_ring = max(0, n_dark - (tot - own_box)) / max(1, ring_area)
                 if dark_ring > cfg.max_dark_ring:
                     continue
                 box = (int(round(fx)), int(round(fy)), max(1, int(round(fw))), max(1, int(round(fh))))
@@ -604,6 +629,25 @@ class Segmenter:
             # from the last frames need not pay for its crop again
             self._last = (gray, b)
         return regions
+
+    def _sheet(self, b: Binarised) -> np.ndarray:
+        """Work pixels of smooth paper connected to the brightest paper in view.
+
+        Light falls off gently across a sheet (a hand's shadow has a soft edge at
+        camera distance), while the sheet's border against the room is a step: the
+        paper level changing by at most ``ramp_grad`` of itself per pixel joins a
+        shadowed part of the sheet to its lit part, never the room to the sheet.
+        """
+        if b.sheet is None:
+            bg = b.background.astype(np.float32)
+            grad = cv2.magnitude(cv2.Sobel(bg, cv2.CV_32F, 1, 0), cv2.Sobel(bg, cv2.CV_32F, 0, 1))
+            smooth = (grad <= 8.0 * self.cfg.ramp_grad * np.maximum(bg, 1.0)).view(np.uint8)
+            _, lab = cv2.connectedComponents(smooth, connectivity=4, ltype=cv2.CV_32S)
+            lit = np.zeros(int(lab.max()) + 1, bool)
+            lit[lab[(bg >= self.cfg.min_paper * b.bright) & (smooth > 0)]] = True
+            lit[0] = False
+            b.sheet = lit[lab]
+        return b.sheet
 
     def crop_of(self, region: Region) -> np.ndarray:
         """The crop of a region of the last frame segmented with ``make_crops=False``."""
@@ -663,6 +707,22 @@ def _edge_sharpness(sub: np.ndarray, mask: np.ndarray, depth: float) -> float:
     if g.size == 0:
         return 0.0
     return float(np.partition(g, int(0.9 * (g.size - 1)))[int(0.9 * (g.size - 1))]) / 8.0 / depth
+
+
+def _ramp(bg: np.ndarray, paper: float) -> tuple[np.ndarray, float]:
+    """The plane that best fits a window of paper, and its RMS misfit as a share of ``paper``.
+
+    Uneven light (a shadow's soft edge, light falling off across the sheet) is close to a
+    plane over a symbol's surroundings; a fingertip, the room past the sheet's edge or a
+    textured surface is not.
+    """
+    h, w = bg.shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    a = np.stack([np.ones(h * w, np.float32), xx.ravel(), yy.ravel()], 1)
+    z = bg.astype(np.float32).ravel()
+    coef = np.linalg.lstsq(a, z, rcond=None)[0]
+    plane = (a @ coef).reshape(h, w)
+    return plane, float(np.sqrt(np.mean((z - plane.ravel()) ** 2))) / max(1.0, paper)
 
 
 def _gray_of(frame: Frame | np.ndarray) -> np.ndarray:
