@@ -250,3 +250,17 @@ def test_a_shadows_gradient_below_a_digit_is_not_dark_surroundings_but_a_fingert
     cv2.line(fing, (400, 150), (400, 200), 60, 4)
     assert not any(r.box[1] < 210 and r.box[0] < 440 and r.box[0] + r.box[2] > 360
                    for r in Segmenter().segment(fing))
+
+
+def test_a_digit_inside_the_box_of_a_dark_wedge_near_the_sheets_corner_is_not_glued_to_it():
+    """The room seen in a narrow wedge past the sheet's corner is thinner than the closing, so
+    it comes out as one big "ink" mark; a digit written near the corner lies inside its box
+    (a fragment's test) but far from its pixels, and is a symbol of its own."""
+    img = _scene_with_sheet(6)
+    # an L of dark room 16 px wide: along the top above the digit and down its right side
+    cv2.rectangle(img, (350, 120), (470, 136), (35, 35, 35), -1)
+    cv2.rectangle(img, (454, 120), (470, 300), (35, 35, 35), -1)
+    t = _digit_strokes(img, 325, 160, 50, "0")  # straddles the L's left end, 20 px below it
+    gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    found = [r.box for r in Segmenter().segment(gray)]
+    assert sum(_contains(t, b) for b in found) == 1, (t, found)

@@ -222,7 +222,8 @@ class Segmenter:
                          labels=labels, stats=stats, keep=keep)
 
     # -- grouping -----------------------------------------------------------------
-    def _groups(self, stats: np.ndarray) -> list[list[int]]:
+    def _groups(self, stats: np.ndarray, labels: np.ndarray | None = None,
+                ids: np.ndarray | None = None) -> list[list[int]]:
         """Union of components that belong to one symbol (overlap in x, close in y)."""
         n = len(stats)
         if n == 0:
@@ -268,6 +269,19 @@ class Segmenter:
         # a long sparse line (a sheet's edge, a ruled line, a cable seen at a slant) is no
         # stroke of a symbol: it would glue every digit along it into one group
         line = (ww >= 2.0 * hh) & (stats[:, 4] < 0.15 * ww * hh)
+        if labels is not None:
+            # a fragment lying inside a bigger mark's box must also come near its strokes: a
+            # digit near the sheet's corner sits inside the box of the dark wedge of the room
+            # there (which the closing turns into "ink") without touching it
+            for a, c in zip(*np.nonzero(np.triu(frag & ~stacked & ~beside & (gx < 0) & (gy < 0)))):
+                lo, hi = (a, c) if hh[a] <= hh[c] else (c, a)
+                d = max(1, int(np.ceil(0.08 * hh[hi])))
+                qx0, qy0 = max(0, int(x0[lo]) - d), max(0, int(y0[lo]) - d)
+                qx1, qy1 = int(x1[lo]) + d, int(y1[lo]) + d
+                win = labels[qy0:qy1, qx0:qx1]
+                near = cv2.dilate((win == ids[lo]).view(np.uint8), self._kernel(2 * d + 1))
+                if not np.any(near.view(bool) & (win == ids[hi])):
+                    frag[a, c] = frag[c, a] = False
         adj = (stacked | frag | beside) & ~inside & ~inside.T & ~line[:, None] & ~line[None, :]
         np.fill_diagonal(adj, False)
         parent = list(range(n))
@@ -436,7 +450,7 @@ class Segmenter:
 
         inked_lut = np.zeros(n, bool)
         inked_lut[1:] = inked
-        groups = self._groups(stats)
+        groups = self._groups(stats, labels, ids)
         # each group's box (work px): the neighbours a symbol may have in its ring
         gb = np.zeros((len(groups), 4), np.int64)
         if groups:
