@@ -63,6 +63,26 @@ def _option_value(name: str, value, default):
     return type(default)(value)
 
 
+def check_options(recognizer, options: dict) -> None:
+    """Options a recogniser hands on to its Segmenter must be the segmenter's.
+
+    An unknown one is a one-line error that lists everything the recogniser takes:
+    its own keyword arguments (read from its ``__init__``, so the list cannot drift)
+    and the segmenter's.
+    """
+    import inspect
+
+    from vidrec.errors import VidrecError
+
+    known = SegmenterConfig().as_dict()
+    bad = [k for k in options if k not in known]
+    if bad:
+        own = [n for n, p in inspect.signature(type(recognizer).__init__).parameters.items()
+               if n != "self" and p.kind is not p.VAR_KEYWORD]
+        raise VidrecError(f"{recognizer.name} has no option {bad[0]!r}; options: {', '.join(own)}, "
+                          f"{', '.join(sorted(known))}")
+
+
 @dataclass
 class SegmenterConfig:
     """The segmenter's knobs; lengths are in full-frame pixels unless named ``_frac``."""

@@ -7,10 +7,9 @@ import torch
 
 from vidrec import draw
 from vidrec.crop import to_model_input
-from vidrec.errors import VidrecError
 from vidrec.modelstore import load
 from vidrec.recognizer import Recognizer, option_number
-from vidrec.segment import Segmenter, SegmenterConfig
+from vidrec.segment import Segmenter, check_options
 from vidrec.tracking import Tracker
 from vidrec.types import Frame, Prediction, Region
 
@@ -39,14 +38,8 @@ class GreekLetters(Recognizer):
         self.model.eval()
         self.classes = list(self.info.classes)
         self.min_confidence = option_number("min_confidence", DEFAULT_MIN_CONFIDENCE if min_confidence is None
-                                     else min_confidence)
-        if not 0.0 <= self.min_confidence <= 1.0:
-            raise VidrecError(f"min_confidence must be between 0 and 1, got {self.min_confidence}")
-        known = set(SegmenterConfig().as_dict())
-        bad = [k for k in seg_options if k not in known]
-        if bad:
-            raise VidrecError(f"greek has no option {bad[0]!r}; options: model, min_confidence, history, "
-                              f"max_missed, glyphs, {', '.join(sorted(known))}")
+                                            else min_confidence, 0, 1)
+        check_options(self, seg_options)
         # Letters are wider than digits (an alpha is often 1.5-2x as wide as tall) and are
         # written apart, not touching: do not split wide marks as the digit default does.
         self.segmenter = Segmenter(**{**SEGMENTER_DEFAULTS, **seg_options})

@@ -9,11 +9,10 @@ import torch
 
 from vidrec import draw, reading
 from vidrec.crop import to_model_input
-from vidrec.errors import VidrecError
 from vidrec.modelstore import load
 from vidrec.recognizer import Recognizer, option_number
 from vidrec.threads import torch_threads
-from vidrec.segment import Segmenter, SegmenterConfig
+from vidrec.segment import Segmenter, check_options
 from vidrec.tracking import Tracker
 from vidrec.types import Frame, Prediction, Region
 
@@ -33,16 +32,10 @@ class MultiDigit(Recognizer):
         self.model.eval()
         self.classes = list(self.info.classes)
         self.min_confidence = option_number("min_confidence", DEFAULT_MIN_CONFIDENCE if min_confidence is None
-                                     else min_confidence)
-        if not 0.0 <= self.min_confidence <= 1.0:
-            raise VidrecError(f"min_confidence must be between 0 and 1, got {self.min_confidence}")
+                                            else min_confidence, 0, 1)
         self.keep_confidence = min(self.min_confidence, option_number(
             "keep_confidence", DEFAULT_KEEP_CONFIDENCE if keep_confidence is None else keep_confidence))
-        known = set(SegmenterConfig().as_dict())
-        bad = [k for k in seg_options if k not in known]
-        if bad:
-            raise VidrecError(f"multidigit has no option {bad[0]!r}; options: model, min_confidence, keep_confidence, history, "
-                              f"max_missed, space, word_reject, line_text, wide_mark, reclassify_every, max_looks, max_new_looks, {', '.join(sorted(known))}")
+        check_options(self, seg_options)
         self.segmenter = Segmenter(make_crops=False, **seg_options)
         self.reclassify_every = max(1, int(option_number("reclassify_every", reclassify_every)))
         # at most this many crops per frame, new symbols first (0: no cap), so no frame pays
