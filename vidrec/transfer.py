@@ -47,7 +47,25 @@ FEATURES = ("conv", "fc1")
 HEADS = ("knn", "ncm", "linear")
 
 
-class GreekNet(nn.Module):
+class _Scored:
+    """What the similarity heads share: scaled class scores, a "none of these" column.
+
+    The column sits at ``scale * reject`` when a threshold is set (``reject`` is NaN
+    when not); ``forward`` gives the log-probabilities of the real classes only.
+    """
+
+    def scored(self, x: torch.Tensor) -> torch.Tensor:
+        z = self.scale * self.class_scores(x)
+        if not torch.isnan(self.reject):
+            z = torch.cat([z, (self.scale * self.reject).expand(len(x), 1)], 1)
+        return z
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Log-probabilities of the C classes (they sum to less than 1 when "none" takes mass)."""
+        return F.log_softmax(self.logits(x), dim=1)[:, : self.num_classes]
+
+
+class GreekNet(_Scored, nn.Module):
     """SeedNet's layers with a head for a new set of classes.
 
     ``head='linear'``: the seed's new last layer on the 50-d ``fc1`` features.
@@ -109,22 +127,14 @@ class GreekNet(nn.Module):
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """[N, C] or [N, C+1] with the "none of these" column last when a threshold is set."""
         if self.head == "linear":
-            z = self.fc2(self.embed(x))
-            return z
-        z = self.scale * self.class_scores(x)
-        if not torch.isnan(self.reject):
-            z = torch.cat([z, (self.scale * self.reject).expand(len(x), 1)], 1)
-        return z
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Log-probabilities of the C classes (they sum to less than 1 when "none" takes mass)."""
-        return F.log_softmax(self.logits(x), dim=1)[:, : self.num_classes]
+            return self.fc2(self.embed(x))
+        return self.scored(x)
 
 
 nets.register_architecture("greeknet", GreekNet)
 
 
-class LetterEnsemble(nn.Module):
+class LetterEnsemble(_Scored, nn.Module):
     """Several similarity heads, each on its own MNIST network, their class scores averaged.
 
     Why: with 27 examples the features are the model, and features from MNIST
@@ -145,13 +155,7 @@ class LetterEnsemble(nn.Module):
         return torch.stack([m.class_scores(x) for m in self.members]).mean(0)
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
-        z = self.scale * self.class_scores(x)
-        if not torch.isnan(self.reject):
-            z = torch.cat([z, (self.scale * self.reject).expand(len(x), 1)], 1)
-        return z
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.log_softmax(self.logits(x), dim=1)[:, : self.num_classes]
+        return self.scored(x)
 
 
 nets.register_architecture("greekensemble", LetterEnsemble)
