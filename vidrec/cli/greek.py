@@ -189,11 +189,10 @@ def eval_greek(
     import json
 
     import numpy as np
-    from rich.table import Table
 
     from vidrec import letters, modelstore, plots, transfer
     from vidrec.cli.ui import out as stdout
-    from vidrec.cli.ui import say
+    from vidrec.cli.ui import per_class_table, say
     from vidrec.errors import VidrecError
 
     if data is None:
@@ -223,14 +222,9 @@ def eval_greek(
     if json_out:
         print(json.dumps({k: v for k, v in res.items() if k not in ("predicted", "confidence", "truth")}))
         return
-    t = Table(title=f"{model} on {data}: accuracy {res['accuracy']:.2%} ({len(wrong)} errors of {res['n']}); "
-                    f"right and confident (>= {min_confidence}): {res['accepted_and_right']:.2%}")
-    t.add_column("letter")
-    t.add_column("n", justify="right")
-    t.add_column("accuracy", justify="right")
-    for row in res["per_class"]:
-        t.add_row(row["class"], str(row["n"]), f"{row['accuracy']:.2%}")
-    stdout.print(t)
+    stdout.print(per_class_table(f"{model} on {data}: accuracy {res['accuracy']:.2%} ({len(wrong)} errors of "
+                                 f"{res['n']}); right and confident (>= {min_confidence}): "
+                                 f"{res['accepted_and_right']:.2%}", res["per_class"], "letter"))
     if "other_letters" in res:
         stdout.print(f"other letters: {res['other_letters']}, turned down (confidence < {min_confidence}): "
                      f"{res['other_letters_rejected']:.2%}")

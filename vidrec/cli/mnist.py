@@ -89,22 +89,15 @@ def eval_mnist(
     """MNIST test accuracy, a per-class table, the confusion matrix PNG and the first 9 test digits PNG."""
     import json
 
-    from rich.table import Table
-
     from vidrec import digits
     from vidrec.cli.ui import out as stdout
-    from vidrec.cli.ui import say
+    from vidrec.cli.ui import per_class_table, say
 
     res = digits.eval_mnist(model, out, say=say)
     if json_out:
         print(json.dumps(res))
         return
-    t = Table(title=f"{model}: MNIST test accuracy {res['test_accuracy']:.2%} ({res['errors']} errors of {res['n']})")
-    t.add_column("digit")
-    t.add_column("n", justify="right")
-    t.add_column("accuracy", justify="right")
-    for row in res["per_class"]:
-        t.add_row(row["class"], str(row["n"]), f"{row['accuracy']:.2%}")
-    stdout.print(t)
+    stdout.print(per_class_table(f"{model}: MNIST test accuracy {res['test_accuracy']:.2%} "
+                                 f"({res['errors']} errors of {res['n']})", res["per_class"], "digit"))
     for f in res["files"]:
         say(f"wrote {f}")

@@ -16,6 +16,19 @@ def err(msg: str) -> None:
     console.print(f"[bold red]error:[/] {msg}", markup=True, highlight=False, soft_wrap=True)
 
 
+def per_class_table(title: str, rows: list[dict], label: str):
+    """The per-class table of an evaluation: one row per class with its count and accuracy."""
+    from rich.table import Table
+
+    t = Table(title=title)
+    t.add_column(label)
+    t.add_column("n", justify="right")
+    t.add_column("accuracy", justify="right")
+    for row in rows:
+        t.add_row(row["class"], str(row["n"]), f"{row['accuracy']:.2%}")
+    return t
+
+
 def progress(**kw):
     """A rich progress bar with the columns every long job here uses."""
     from rich.progress import (
