@@ -76,3 +76,13 @@ def test_eval_mnist_writes_figures(runner, cli, tmp_path, mnist_ready):
         assert (tmp_path / name).stat().st_size > 1000
     cm = res["confusion_matrix"]
     assert sum(map(sum, cm)) == 10000
+
+
+def test_train_mnist_unwritable_out_fails_before_training(runner, cli, tmp_path):
+    """A folder that cannot be made (a file stands in its way): one error line, before any training."""
+    blocker = tmp_path / "plain-file"
+    blocker.write_text("x")
+    r = runner.invoke(cli, ["train", "mnist", "--epochs", "1", "--out", str(blocker / "m.safetensors")])
+    assert r.exit_code == 1
+    assert "cannot write" in r.stderr and "Traceback" not in r.output
+    assert "epoch 1/1" not in r.output

@@ -23,12 +23,7 @@ def atomic_path(target: str | os.PathLike, suffix: str | None = None) -> Iterato
     that pick a format from the extension (matplotlib, OpenCV) still work.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=suffix or target.suffix
-    )
-    os.close(fd)
-    tmp_path = Path(tmp)
+    tmp_path = temporary_beside(target, suffix or target.suffix)
     try:
         yield tmp_path
         if tmp_path.exists():
@@ -37,6 +32,25 @@ def atomic_path(target: str | os.PathLike, suffix: str | None = None) -> Iterato
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def temporary_beside(target: Path, suffix: str) -> Path:
+    """A fresh empty file in ``target``'s folder (made if missing); one clear error when it cannot be."""
+    from vidrec.errors import VidrecError
+
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=suffix)
+    except OSError as e:
+        raise VidrecError(f"cannot write {target}: {e.strerror or e}") from None
+    os.close(fd)
+    return Path(tmp)
+
+
+def check_writable(*targets: str | os.PathLike) -> None:
+    """Fail before long work, not after it, when an output cannot be written."""
+    for target in targets:
+        temporary_beside(Path(target), "").unlink()
 
 
 def usual_permissions(path: str | os.PathLike) -> None:

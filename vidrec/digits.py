@@ -59,9 +59,12 @@ def train_mnist(
 
     from vidrec import modelstore, nets, plots, training
 
+    from vidrec.atomic import check_writable
+
     if export_onnx:
         _check_onnx()
     out = Path(out)
+    check_writable(out)  # before a minute of training, not after it
     train = datasets.load_tensors("mnist", True, say=say)
     if limit:
         train = (train[0][:limit], train[1][:limit])

@@ -16,14 +16,13 @@ import json
 import os
 import queue
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
-from vidrec.atomic import usual_permissions
+from vidrec.atomic import temporary_beside, usual_permissions
 from vidrec.errors import VidrecError
 from vidrec.pipeline import StopRun
 from vidrec.sources import IMAGE_SUFFIXES  # noqa: F401 - also quiets FFmpeg's log (see sources)
@@ -52,14 +51,9 @@ def prepare_target(path: str | os.PathLike) -> Path:
     target = Path(path).expanduser()
     if target.is_dir():
         raise VidrecError(f"cannot write {target}: it is a folder; give a file name")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=target.suffix)
-        os.close(fd)
-        usual_permissions(tmp)  # the writers keep the file's mode: not 0600 for a video a user shares
-    except OSError as e:
-        raise VidrecError(f"cannot write {target}: {e.strerror or e}") from None
-    return Path(tmp)
+    tmp = temporary_beside(target, target.suffix)
+    usual_permissions(tmp)  # the writers keep the file's mode: not 0600 for a video a user shares
+    return tmp
 
 
 def check_video_suffix(path: str | os.PathLike) -> None:

@@ -89,6 +89,7 @@ def train_greek(
     import torch
 
     from vidrec import letters, modelstore, plots, transfer
+    from vidrec.atomic import check_writable
     from vidrec.cli.ui import console, say
     from vidrec.digits import command_line
     from vidrec.errors import VidrecError
@@ -98,6 +99,7 @@ def train_greek(
     out = out or _default_out()
     if out.suffix != ".safetensors":
         raise VidrecError(f"--out must end in .safetensors, got {out}")
+    check_writable(out)  # before the training, not after it
     parts = _unfreeze(unfreeze)
     ds = _load(data, layout.value, "examples")
     held = _load(eval_data, "auto", "evaluation images") if eval_data else None
