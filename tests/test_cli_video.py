@@ -178,8 +178,11 @@ def test_ctrl_c_leaves_a_playable_video_and_complete_jsonl(clips, tmp_path):
     outdir.mkdir()
     out, lines = outdir / "c.mp4", outdir / "c.jsonl"
     env = dict(os.environ, PYTHONPATH=str(site), VIDREC_LOAD_PLUGINS="slow")
+    # Ctrl-C as in a terminal: the child gets the default SIGINT disposition even when this test
+    # runs in a background job, whose shell hands SIGINT down as ignored (and Python keeps it so)
     p = subprocess.Popen([VIDREC, "run", str(one), "--plugin", "slow", "--out", str(out), "--jsonl", str(lines)],
-                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 60
     while time.time() < deadline:  # wait until a few frames are in the (temporary) JSONL
         tmp = [f for f in outdir.iterdir() if f.name.startswith(".c.jsonl")]
