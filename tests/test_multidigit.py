@@ -310,7 +310,8 @@ def test_bar_on_clips_from_real_handwriting(model, real_clips):
 def test_still_digits_reuse_their_look_but_each_is_looked_at_again_within_the_window(model):
     """A still sheet: after the first frame only a few crops per frame are named, and no
     track goes longer than ``reclassify_every`` frames without a fresh look (labels are
-    never fixed once); a digit that changes shape is looked at on the very next frame."""
+    never fixed once); a digit that changes shape is looked at on the very next frame.
+    (Every frame analysed: ``still_frames=0``; keyframes are tested below.)"""
     import cv2
     import torch
 
@@ -319,7 +320,7 @@ def test_still_digits_reuse_their_look_but_each_is_looked_at_again_within_the_wi
     from vidrec.recordings import Glyph, _tight, draw_glyph
     from vidrec.types import Frame
 
-    ((_, rec),) = make_recognizers(["multidigit"], {})
+    ((_, rec),) = make_recognizers(["multidigit"], {"still_frames": "0"})
     every = rec.reclassify_every
     sizes = []
     rec.model.register_forward_hook(lambda m, i, o: sizes.append(i[0].shape[0]))
@@ -373,7 +374,7 @@ def test_known_tracks_looked_at_again_at_most_max_looks_a_frame_new_ones_at_once
     from vidrec.recordings import Glyph, _tight, draw_glyph
     from vidrec.types import Frame
 
-    ((_, rec),) = make_recognizers(["multidigit"], {"max_looks": "2"})
+    ((_, rec),) = make_recognizers(["multidigit"], {"max_looks": "2", "still_frames": "0"})
     assert rec.max_looks == 2
     sizes = []
     rec.model.register_forward_hook(lambda m, i, o: sizes.append(i[0].shape[0]))
@@ -402,3 +403,80 @@ def test_known_tracks_looked_at_again_at_most_max_looks_a_frame_new_ones_at_once
     assert all(s <= 2 for s in sizes[1:]), sizes
     assert sum(sizes[1:]) >= 2 * 10  # the cap is used, not left idle
     assert max_age <= 2 * rec.reclassify_every  # no track starves while others keep changing
+
+
+def _sheet(text: str, shift: tuple[int, int] = (0, 0)) -> np.ndarray:
+    """MNIST test digits written on a sheet held in a darker scene (the sheet moved by ``shift``)."""
+    from vidrec.datasets import load_arrays
+    from vidrec.recordings import Glyph, _tight, draw_glyph
+
+    x, y = load_arrays("mnist", False)
+    first = {str(int(lab)): i for i, lab in reversed(list(enumerate(y[:200])))}
+    sheet = np.full((280, 440, 3), 235, np.float32)
+    rng = np.random.default_rng(0)
+    left = 40.0
+    for d in text:
+        g = Glyph(d, _tight(x[first[d]].astype(np.float32) / 255))
+        left = draw_glyph(sheet, g, left, 100, 60, (120, 40, 20), rng)[:, 0].max() + 14
+    img = np.full((480, 640, 3), 60, np.uint8)
+    dx, dy = shift
+    img[100 + dy:380 + dy, 100 + dx:540 + dx] = sheet.astype(np.uint8)
+    return img
+
+
+def _run(rec, images, start: int = 0):
+    import cv2
+    import torch
+
+    from vidrec.types import Frame
+
+    out = []
+    with torch.inference_mode():
+        for k, img in enumerate(images, start):
+            f = Frame(k, k / 15, img, cv2.cvtColor(img, cv2.COLOR_BGR2GRAY))
+            preds = rec.classify(f, rec.segment(f, None), None)
+            out.append((rec.text(preds), sorted((p.track_id, p.label, tuple(int(v) for v in p.region.box))
+                                                for p in preds)))
+    return out
+
+
+def test_a_still_sheet_is_analysed_on_keyframes_and_a_new_digit_on_its_first_frame(model):
+    """Frames that show the last analysed scene carry its digits instead of being analysed
+    again: two frames to settle, then one keyframe every ``still_frames``; a digit written
+    on the sheet is news, read on the very frame it appears; what the carried frames
+    report is what analysing every frame reports."""
+    from vidrec.plugins import make_recognizers
+
+    ((_, rec),) = make_recognizers(["multidigit"], {"still_frames": "10"})
+    ((_, every),) = make_recognizers(["multidigit"], {"still_frames": "0"})
+    sizes = []
+    rec.model.register_forward_hook(lambda m, i, o: sizes.append(i[0].shape[0]))
+    images = [_sheet("2718")] * 25 + [_sheet("27184")] * 15
+    got, want = _run(rec, images), _run(every, images)
+    assert [t for t, _ in got] == ["2718"] * 25 + ["27184"] * 15
+    assert got == want  # the same digits, tracks and boxes as analysing every frame
+    # frames 0-1 (settle), 12 and 23 (still_frames after the last key), 25-26 (news, settle), 37
+    assert rec.keyframes == 7 and rec.still_count == 33, (rec.keyframes, rec.still_count)
+    assert every.keyframes == 0 and every.gate is None
+    # keyframes look at what is due: a label is never fixed once
+    assert len(sizes) >= 4
+
+
+def test_a_sheet_moving_a_little_carries_its_boxes_along(model):
+    """A sheet shifted a few pixels (a hand's tremor) is the same scene: its digits are
+    carried, their boxes moved by the measured shift, within the gate's slack (a
+    thumbnail pixel, 4 px at 640x480) of where analysing the frame puts them; a bigger
+    jump is analysed afresh."""
+    from vidrec.plugins import make_recognizers
+
+    ((_, rec),) = make_recognizers(["multidigit"], {})
+    ((_, every),) = make_recognizers(["multidigit"], {"still_frames": "0"})
+    shifts = [(0, 0), (0, 0), (2, 1), (4, 2), (5, 4), (3, 5), (40, 10), (40, 10), (41, 12)]
+    images = [_sheet("2718", s) for s in shifts]
+    got, want = _run(rec, images), _run(every, images)
+    # 0, 1 (settle), the jump (it shows the tracks the frame before showed: settled at once)
+    assert rec.keyframes == 3
+    for k, ((tg, pg), (tw, pw)) in enumerate(zip(got, want)):
+        assert tg == tw == "2718", k
+        for (_, lg, bg), (_, lw, bw) in zip(pg, pw):
+            assert lg == lw and max(abs(a - b) for a, b in zip(bg, bw)) <= 4, (k, bg, bw)

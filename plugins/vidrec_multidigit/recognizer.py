@@ -9,6 +9,7 @@ import torch
 
 from vidrec import draw, reading
 from vidrec.crop import to_model_input
+from vidrec.gate import StillGate
 from vidrec.modelstore import load
 from vidrec.recognizer import Recognizer, option_number
 from vidrec.threads import torch_threads
@@ -25,7 +26,7 @@ class MultiDigit(Recognizer):
 
     def __init__(self, model: str = "mnist", min_confidence=None, history=8, max_missed=3,
                  space=0.6, word_reject=0.5, line_text=2.0, wide_mark=1.3, keep_confidence=None, reclassify_every=5, max_looks=6,
-                 max_new_looks=0, **seg_options):
+                 max_new_looks=0, still_frames=30, still_diff=24.0, still_share=3, settle_confidence=0.3, **seg_options):
         from vidrec_multidigit import DEFAULT_KEEP_CONFIDENCE, DEFAULT_MIN_CONFIDENCE
 
         self.model, self.info, _ = load(model)
@@ -50,13 +51,64 @@ class MultiDigit(Recognizer):
         self.wide_mark = option_number("wide_mark", wide_mark)
         self.last_candidates = 0
         self._text_memo = None
+        # keyframes: a frame showing the last analysed scene, at most shifted, carries its
+        # results along instead of being analysed again, for up to ``still_frames`` frames
+        # (0: analyse every frame); see :mod:`vidrec.gate` and :meth:`_carry`
+        self.still_frames = max(0, int(option_number("still_frames", still_frames)))
+        self.gate = StillGate(pixel_diff=option_number("still_diff", still_diff, 0),
+                              max_changed=int(option_number("still_share", still_share, 0))) if self.still_frames else None
+        self.settle_confidence = option_number("settle_confidence", settle_confidence, 0, 1)
+        self._key = None  # what a still frame carries: the last keyframe's results
+        self._still = None  # this frame's shift against the keyframe, when it is still
+        self._shown = None  # (track, label) pairs the last analysed frame showed
+        self.keyframes = self.still_count = 0
 
     def reset(self) -> None:
         self.tracker.reset()
+        if self.gate is not None:
+            self.gate.reset()
+        self._key = self._still = None
+        self._shown = None  # (track, label) pairs the last analysed frame showed
 
     def segment(self, frame: Frame, pre) -> list[Region]:
-        """Candidate symbols; their crops are made in :meth:`classify`, only where needed."""
+        """Candidate symbols; their crops are made in :meth:`classify`, only where needed.
+
+        Nothing when the frame shows the last keyframe's scene (see :meth:`_carry`).
+        """
+        self._still = None
+        if self.gate is not None:
+            shift = self.gate.compare(frame.gray)
+            if shift is not None and self._key is not None and self._key["age"] < self.still_frames:
+                self._still = shift
+                return []
         return self.segmenter.segment(frame)
+
+    def _carry(self, shift: tuple[float, float]) -> list[Prediction]:
+        """A still frame: the keyframe's predictions (and every track) moved by the shift.
+
+        Nothing is voted: the frame holds no news, and a vote of the same look over
+        and over would make the keyframe's view look surer than it is. Tracks' looks
+        age as on any frame, so the next keyframe looks again at those due (at most
+        ``max_looks`` of them): a label is never fixed once, it is re-examined at
+        keyframes, and a keyframe comes at least every ``still_frames`` frames.
+        """
+        key = self._key
+        key["age"] += 1
+        self.still_count += 1
+        dx, dy = shift
+        for t, b in zip(key["tracks"], key["boxes"]):
+            t.box = b + (dx, dy, 0.0, 0.0)
+            if t.memo is not None:
+                t.memo["age"] += 1
+        ix, iy = int(round(dx)), int(round(dy))
+        preds = []
+        for p in key["preds"]:
+            x, y, w, h = p.region.box
+            preds.append(Prediction(label=p.label, confidence=p.confidence, track_id=p.track_id, extra=p.extra,
+                                    region=Region((x + ix, y + iy, w, h), crop=p.region.crop, extra=p.region.extra)))
+        # the reading of shifted boxes is the keyframe's
+        self._text_memo = ([(p.region.box, p.label) for p in preds], key["text"])
+        return preds
 
     # -- reuse across frames ---------------------------------------------------------
     @staticmethod
@@ -132,7 +184,28 @@ class MultiDigit(Recognizer):
 
     def classify(self, frame: Frame, regions: list[Region], pre) -> list[Prediction]:
         """Name the regions: a look reused from the track where it still stands, the rest
-        cropped and named in ONE batched forward pass; then vote, test and read."""
+        cropped and named in ONE batched forward pass; then vote, test and read.
+
+        A still frame carries the keyframe's predictions instead (:meth:`_carry`)."""
+        if self._still is not None:
+            return self._carry(self._still)
+        self._pending = False
+        preds = self._analyse(frame, regions)
+        if self.gate is not None:
+            self.keyframes += 1
+            self.gate.key()
+            # carried only once settled: the frame left no work for the next one (new
+            # symbols beyond the cap, a symbol not yet decided) and shows what the frame
+            # before it showed (one analysis that missed a blurred digit is not carried on)
+            shown = {(p.track_id, p.label) for p in preds}
+            settled = not self._pending and shown == self._shown
+            self._shown = shown
+            self._key = None if not settled else {
+                "age": 0, "preds": preds, "text": self.text(preds),
+                "tracks": list(self.tracker.tracks), "boxes": [t.box.copy() for t in self.tracker.tracks]}
+        return preds
+
+    def _analyse(self, frame: Frame, regions: list[Region]) -> list[Prediction]:
         self.last_candidates = len(regions)
         tracks = self.tracker.tracks
         match = self.tracker.match([r.box for r in regions]) if regions else {}
@@ -151,6 +224,7 @@ class MultiDigit(Recognizer):
             t = tracks[match[d]] if d in match else None
             if t is None or t.memo is None:
                 gone.add(d)
+        self._pending = bool(gone)  # new symbols left for the next frame
         looked = set(fresh)
         for d, r in enumerate(regions):
             if d not in looked and d not in gone:
@@ -162,6 +236,7 @@ class MultiDigit(Recognizer):
                 regions[d].crop = self.segmenter.crop_of(regions[d])
         fresh_all = set(fresh) | gone
         fresh = [d for d in fresh if regions[d].crop.any()]  # nothing there after all
+        self.last_looks = len(fresh_all)
         if fresh:
             probs[fresh] = self.probabilities([regions[d] for d in fresh])
         fresh_set = set(fresh)
@@ -218,6 +293,8 @@ class MultiDigit(Recognizer):
                 shown = bool(backed[k])
             if t.confidence < (self.keep_confidence if shown else self.min_confidence):
                 t.shown_label, t.shown_run = None, 0
+                if t.confidence >= self.settle_confidence:
+                    self._pending = True  # undecided: the next frames' looks may show it
                 continue
             t.shown_run = t.shown_run + 1 if t.shown_label == t.label else 1
             t.shown_label = t.label
