@@ -93,3 +93,12 @@ def test_key_moves_the_reference(gray):
     assert abs(dx) < 0.5 and abs(dy) < 0.5
     g.reset()
     assert g.compare(moved) is None
+
+
+def test_another_size_or_a_tiny_picture_is_never_still(gray):
+    """A folder of photos of different sizes, or a thumbnail-sized image: always analysed."""
+    g = _keyed(gray)
+    assert g.compare(cv2.resize(gray, (320, 240))) is None
+    tiny = np.full((12, 12), 200, np.uint8)
+    g = _keyed(tiny)
+    assert g.compare(tiny.copy()) is None

@@ -5,21 +5,24 @@ moving sheet does the same work over and over: at 640x480 with a dozen digits
 that is ~5 ms a frame, while reading the frame off the file takes 0.3 ms. Video
 recognisers that keep up with their input (trackers in detection pipelines)
 analyse a keyframe and carry its results along while the picture has not
-changed. :class:`StillGate` is that test, kept cheap (~0.2 ms at 640x480) so
-the frames it lets through cost a small fraction of a keyframe:
+changed. :class:`StillGate` is that test, kept cheap (0.1-0.2 ms at 640x480)
+so the frames it lets through cost a small fraction of a keyframe:
 
 1. The frame is reduced to a thumbnail about ``thumb_width`` pixels wide
    (repeated 2x pyramid reductions: an average, so sensor noise shrinks too).
 2. Its shift against the key's thumbnail is measured by phase correlation
    (``cv2.phaseCorrelate``: whole-picture translation to a fraction of a pixel,
-   robust to a change of brightness).
+   robust to a change of brightness). A shift beyond ``max_shift`` of the width
+   is news by itself: what came in at the picture's edge was never analysed.
 3. Both thumbnails are high-passed (the thumbnail minus its local mean, so a
    slow change of light or exposure is no change), the key's is moved by that
    shift, and the pixels that still differ by more than ``pixel_diff`` grey
-   levels are counted. A symbol written, covered, uncovered or swapped, a hand
-   coming in, a turn or tilt of the sheet that a shift does not explain: each
-   leaves a cluster of such pixels. Up to ``max_changed`` of them (a share of
-   the thumbnail) is still "the same scene".
+   levels from every pixel around them in the other picture are counted (a
+   thumbnail pixel of slack: a slight turn or tilt is no change until it adds
+   up). A symbol written, covered, uncovered or swapped, a hand coming in: each
+   leaves a cluster of such pixels, so they are counted per window of about a
+   symbol's size, and up to ``max_changed`` in any window is still "the same
+   scene" (one stroke of a small digit is already more).
 
 The caller decides what to do with a still frame (carry the key's results
 moved by the shift) and when to analyse anyway (a key older than it trusts);
@@ -73,8 +76,8 @@ class StillGate:
         cur = self._thumb(gray)
         self._last = cur
         key = self._key
-        if key is None or key[0].shape != cur[0].shape:
-            self._key = None
+        if key is None or key[0].shape != cur[0].shape or min(cur[0].shape) < 16:
+            self._key = None  # no key, another size (a folder of photos), or too small to compare
             return None
         if self._shift is not None:
             # the last frame's shift, when it still explains this frame (a still sheet moves
@@ -110,7 +113,10 @@ class StillGate:
         k3 = self._k3
         diff = cv2.max(cv2.max(cv2.subtract(c, cv2.dilate(moved, k3)), cv2.subtract(cv2.erode(moved, k3), c)),
                        cv2.max(cv2.subtract(moved, cv2.dilate(c, k3)), cv2.subtract(cv2.erode(c, k3), moved)))
-        changed = cv2.threshold(diff[m:h - m, m:w - m], self.pixel_diff, 1, cv2.THRESH_BINARY)[1]
+        inner = diff[m:h - m, m:w - m]
+        if inner.size == 0:  # shifted past a small picture's middle: nothing left to compare
+            return self.max_changed + 1
+        changed = cv2.threshold(inner, self.pixel_diff, 1, cv2.THRESH_BINARY)[1]
         if not cv2.countNonZero(changed):
             return 0
         # news comes in clusters (a digit is a few thumbnail pixels of stroke in one place):
