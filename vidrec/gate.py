@@ -54,7 +54,7 @@ class StillGate:
         self.reset()
 
     def reset(self) -> None:
-        self._key = None  # (thumbnail, its high-pass) of the key
+        self._key = None  # (thumbnail, its high-pass, the frame's shape) of the key
         self._last = None  # the same for the frame compared last
         self._scale = 1.0
         self._hann = None
@@ -73,10 +73,10 @@ class StillGate:
         return t, hp
 
     def compare(self, gray: np.ndarray) -> tuple[float, float] | None:
-        cur = self._thumb(gray)
+        cur = self._thumb(gray) + (gray.shape,)
         self._last = cur
         key = self._key
-        if key is None or key[0].shape != cur[0].shape or min(cur[0].shape) < 16:
+        if key is None or key[2] != cur[2] or min(cur[0].shape) < 16:
             self._key = None  # no key, another size (a folder of photos), or too small to compare
             return None
         if self._shift is not None:
