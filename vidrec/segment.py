@@ -482,7 +482,7 @@ class Segmenter:
             gb[:, 2] = np.maximum.reduceat(so[:, 0] + so[:, 2], starts)
             gb[:, 3] = np.maximum.reduceat(so[:, 1] + so[:, 3], starts)
 
-        gh_all = gb[:, 3] - gb[:, 1]
+        gb_list = gb.tolist()
         for gi, g in enumerate(groups):
             if len(g) > 1:
                 g = self._same_pen(g, stats, ids, labels, b)
@@ -579,14 +579,15 @@ class Segmenter:
                 # clutter: their ink in the ring does not count against this symbol
                 # (beside it in its row only: marks stacked above and below, as in a weave or
                 # a texture, stay clutter)
-                row_overlap = np.minimum(gb[:, 3], by0 + bh) - np.maximum(gb[:, 1], by0)
-                peers = np.flatnonzero((gh_all >= 0.6 * bh) & (gh_all <= 1.6 * bh) & (gb[:, 0] < rx1)
-                                       & (gb[:, 2] > rx0) & (row_overlap >= 0.5 * np.minimum(gh_all, bh)))
+                # (a few dozen groups: plain Python beats a dozen numpy calls on tiny arrays)
+                by1 = by0 + bh
                 neighbour = 0
-                for j in peers:
-                    if j == gi:
+                for j, (qx0, qy0, qx1, qy1) in enumerate(gb_list):
+                    if qx0 >= rx1 or qx1 <= rx0 or j == gi:
                         continue
-                    qx0, qy0, qx1, qy1 = (int(v) for v in gb[j])
+                    qh = qy1 - qy0
+                    if not (0.6 * bh <= qh <= 1.6 * bh and min(qy1, by1) - max(qy0, by0) >= 0.5 * min(qh, bh)):
+                        continue
                     neighbour += box_ink(max(qx0, rx0), max(qy0, ry0), min(qx1, rx1), min(qy1, ry1)) - box_ink(
                         max(qx0, bx0), max(qy0, by0), min(qx1, bx0 + bw), min(qy1, by0 + bh))
                 ring_ink = max(0, tot - own_box - neighbour) / max(1, ring_area)
