@@ -337,3 +337,20 @@ def test_mask_of_a_tight_crop_keeps_a_stroke_along_the_border():
     without_bar = padded.copy()
     without_bar[60:80, 80:200] = 230
     assert aligned_diff(crop.normalize_crop(without_bar), expected) > 0.04
+
+
+def test_erosion_without_padding_is_the_padded_erosion():
+    """render() erodes its tight mask without the empty border it used to add (and large
+    disks as rectangles): the same pixels as eroding the bordered mask, for every disk."""
+    rng = np.random.default_rng(3)
+    masks = [np.ones((40, 30), np.uint8), (rng.random((70, 90)) > 0.2).astype(np.uint8)]
+    blob = np.zeros((120, 100), np.uint8)
+    cv2.ellipse(blob, (50, 60), (48, 58), 0, 0, 360, 1, -1)
+    cv2.line(blob, (0, 0), (99, 119), 0, 5)
+    masks.append(blob)
+    for r in np.arange(0.0, 24.0, 0.5):
+        k = crop._disk(r)
+        for m in masks:
+            padded = cv2.copyMakeBorder(m, 3, 3, 3, 3, cv2.BORDER_CONSTANT, value=0)
+            expected = cv2.erode(padded, k)[3:-3, 3:-3]
+            assert np.array_equal(crop._erode_disk(m, r), expected), (r, m.shape)

@@ -416,6 +416,43 @@ def _disk(r: float) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (d, d))
 
 
+_BANDS: dict[int, list[np.ndarray]] = {}
+
+
+def _erode_disk(m: np.ndarray, r: float) -> np.ndarray:
+    """``cv2.erode(m, _disk(r))`` of ``m`` bordered by empty pixels, cropped back to ``m``.
+
+    No border is made: pixels outside ``m`` count as empty. That is the same
+    pixel for pixel, whatever the border's width: a window reaching past the
+    border also covers a border pixel (the disk's rows and columns are unbroken
+    and centred), so its minimum is 0 either way. Large disks are eroded as the
+    union of the rectangles their rows make (one per distinct row width, each as
+    tall as the rows at least that wide): erosion by a union is the minimum of
+    the erosions, and OpenCV erodes by a rectangle much faster than by an
+    arbitrary shape of the same size.
+    """
+    k = _disk(r)
+    d = k.shape[0]
+    if d == 1:
+        return m
+    border = dict(borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    if d < 15:
+        return cv2.erode(m, k, **border)
+    bands = _BANDS.get(d)
+    if bands is None:
+        c = d // 2
+        half = [int(np.flatnonzero(row).max()) - c if row.any() else -1 for row in k]
+        bands = []
+        for hw in sorted({v for v in half if v >= 0}):
+            tall = max(abs(i - c) for i, v in enumerate(half) if v >= hw)
+            bands.append(cv2.getStructuringElement(cv2.MORPH_RECT, (2 * hw + 1, 2 * tall + 1)))
+        _BANDS[d] = bands
+    out = cv2.erode(m, bands[0], **border)
+    for b in bands[1:]:
+        cv2.min(out, cv2.erode(m, b, **border), dst=out)
+    return out
+
+
 def render(mask: np.ndarray, target_width: float = TARGET_WIDTH) -> np.ndarray:
     """Binary stroke mask (any size) -> MNIST-style float32 28x28 in [0, 1].
 
@@ -442,13 +479,13 @@ def render(mask: np.ndarray, target_width: float = TARGET_WIDTH) -> np.ndarray:
     px = canon / BOX  # canonical pixels per final pixel
     w = stroke_width(m)
     want = target_width * px
-    pad = int(want) + 2
-    m = cv2.copyMakeBorder(m, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
     if w < WIDTH_BAND[0] * want:
+        pad = int(want) + 2
+        m = cv2.copyMakeBorder(m, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
         m = cv2.dilate(m, _disk((want - w) / 2))
     elif w > WIDTH_BAND[1] * want:
         r = (w - WIDTH_BAND[1] * want) / 2
-        er = cv2.erode(m, _disk(r))
+        er = _erode_disk(m, r)
         # never erode a piece away entirely
         if cv2.countNonZero(er) > 0.3 * cv2.countNonZero(m):
             m = er
