@@ -342,7 +342,7 @@ class Segmenter:
         """
         peaks = []
         for i in g:
-            x, y, w, h = (int(v) for v in stats[i, :4])
+            x, y, w, h = stats[i, :4].tolist()
             paper = cv2.mean(b.background[y:y + h, x:x + w])[0]
             own = labels[y:y + h, x:x + w] == ids[i]
             # the stroke's typical darkness (its median), not its darkest pixel, which
@@ -384,8 +384,7 @@ class Segmenter:
         while len(out) > 1:
             hs = []
             for a, b in out:
-                rows = np.flatnonzero(sub[:, a:b].any(axis=1))
-                hs.append(rows[-1] - rows[0] + 1 if len(rows) else 0)
+                hs.append(cv2.boundingRect(sub[:, a:b])[3])  # its ink's height (0 for none)
             short = [k for k in range(len(out)) if hs[k] < 0.5 * gh]
             joined = False
             for k in sorted(short, key=lambda k: hs[k]):
@@ -472,17 +471,12 @@ class Segmenter:
         inked_lut[1:] = inked
         groups = self._groups(stats, labels, ids)
         # each group's box (work px): the neighbours a symbol may have in its ring
-        gb = np.zeros((len(groups), 4), np.int64)
-        if groups:
-            order = np.concatenate(groups)
-            starts = np.cumsum([0] + [len(g) for g in groups[:-1]])
-            so = stats[order].astype(np.int64)
-            gb[:, 0] = np.minimum.reduceat(so[:, 0], starts)
-            gb[:, 1] = np.minimum.reduceat(so[:, 1], starts)
-            gb[:, 2] = np.maximum.reduceat(so[:, 0] + so[:, 2], starts)
-            gb[:, 3] = np.maximum.reduceat(so[:, 1] + so[:, 3], starts)
-
-        gb_list = gb.tolist()
+        # (x0, y0, x1, y1) of each component, then of each group; plain Python: most groups
+        # are one component, and numpy's per-call overhead outweighs the work
+        cb = [(x, y, x + w, y + h) for x, y, w, h in stats[:, :4].tolist()]
+        gb_list = [cb[g[0]] if len(g) == 1 else (min(cb[i][0] for i in g), min(cb[i][1] for i in g),
+                                                  max(cb[i][2] for i in g), max(cb[i][3] for i in g))
+                   for g in groups]
         for gi, g in enumerate(groups):
             if len(g) > 1:
                 g = self._same_pen(g, stats, ids, labels, b)
@@ -492,8 +486,7 @@ class Segmenter:
                 x1 = int((st[:, 0] + st[:, 2]).max())
                 y1 = int((st[:, 1] + st[:, 3]).max())
             else:  # most groups are one stroke: its own box, without array reductions
-                x0, y0, w0, h0 = stats[g[0], :4].tolist()
-                x1, y1 = x0 + w0, y0 + h0
+                x0, y0, x1, y1 = cb[g[0]]
             gh = y1 - y0
             if gh * s < cfg.min_height or gh * s > cfg.max_height_frac * H:
                 if 0.6 * cfg.min_height <= gh * s < cfg.min_height and (x1 - x0) <= 3 * gh:
@@ -501,8 +494,11 @@ class Segmenter:
                 continue
             if len(g) > 1 and st[:, 3].max() < 0.5 * gh:
                 continue  # only dots and dashes (nostrils, a weave), no stroke spans the symbol
-            sub = np.isin(labels[y0:y1, x0:x1], ids[g]).view(np.uint8) if len(g) > 1 else (
-                labels[y0:y1, x0:x1] == ids[g[0]]).view(np.uint8)
+            lab_box = labels[y0:y1, x0:x1]
+            sub = lab_box == ids[g[0]]
+            for i in g[1:]:  # (a few ids: np.isin's sort costs more than these passes)
+                sub |= lab_box == ids[i]
+            sub = sub.view(np.uint8)
             pieces = [(0, x1 - x0)]
             wide = False  # one symbol wider than max_aspect (see :meth:`_rejoin_short`)
             if (x1 - x0) > cfg.max_aspect * gh:
@@ -522,12 +518,10 @@ class Segmenter:
                     # unsplit: the group's box is its components' boxes, tight by construction
                     py0, py1, px0, px1 = 0, piece.shape[0], 0, piece.shape[1]
                 else:
-                    rows = np.flatnonzero(piece.any(axis=1))
-                    cols = np.flatnonzero(piece.any(axis=0))
-                    if len(rows) == 0:
+                    px0, py0, pw, ph = cv2.boundingRect(piece)
+                    if pw == 0:
                         continue
-                    py0, py1 = int(rows[0]), int(rows[-1]) + 1
-                    px0, px1 = int(cols[0]), int(cols[-1]) + 1
+                    py1, px1 = py0 + ph, px0 + pw
                     piece = piece[py0:py1, px0:px1]
                 bx0, by0 = x0 + a + px0, y0 + py0
                 bw, bh = px1 - px0, py1 - py0
@@ -539,7 +533,7 @@ class Segmenter:
                     rejected.append(fbox(bx0, by0, bw, bh))
                     bad_piece = True
                     continue
-                area = int(piece.sum())
+                area = cv2.countNonZero(piece)  # (a 0/1 mask: its sum)
                 density = area / float(bw * bh)
                 if aspect > 0.35 and not (cfg.min_density <= density <= cfg.max_density):
                     rejected.append(fbox(bx0, by0, bw, bh))
@@ -548,8 +542,11 @@ class Segmenter:
                 # stroke width ~ area / length; length ~ half the perimeter of thin strokes
                 # boundary length: changes along rows and columns, the picture's edge counting
                 # (on the piece framed by one empty pixel, the picture's edge counts by itself)
-                fr = cv2.copyMakeBorder(piece, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
-                edges = int(np.count_nonzero(fr[:, 1:] != fr[:, :-1])) + int(np.count_nonzero(fr[1:] != fr[:-1]))
+                # (flattened, the frame's empty columns end every row: a row's last pixel and the
+                # next row's first never differ, and neighbours along columns are a row apart)
+                fr = cv2.copyMakeBorder(piece, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0).ravel()
+                fw_ = bw + 2
+                edges = int(np.count_nonzero(fr[1:] != fr[:-1])) + int(np.count_nonzero(fr[fw_:] != fr[:-fw_]))
                 stroke = 2.0 * area / max(1, edges)
                 if stroke / bh > cfg.max_stroke_frac:
                     rejected.append(fbox(bx0, by0, bw, bh))
@@ -621,8 +618,9 @@ class Segmenter:
                     continue  # soft all round: the knots of a weave, a fold's shading, not ink
                 dark_level = paper * (1.0 - cfg.contrast_rel) - 4
                 ring = b.small[ry0:ry1, rx0:rx1]
-                n_dark = int(np.count_nonzero(ring < dark_level)) - int(
-                    np.count_nonzero(b.small[by0:by0 + bh, bx0:bx0 + bw] < dark_level))
+                dark = ring < dark_level
+                n_dark = int(np.count_nonzero(dark)) - int(np.count_nonzero(
+                    dark[by0 - ry0:by0 - ry0 + bh, bx0 - rx0:bx0 - rx0 + bw]))
                 dark_ring = max(0, n_dark - (tot - own_box)) / max(1, ring_area)
                 if dark_ring > cfg.max_dark_ring and cfg.max_ramp_resid > 0:
                     # a shadow's gradient across the ring is darker than the symbol's paper but
