@@ -236,8 +236,10 @@ class Segmenter:
         # (a boolean mask indexes 8x faster than np.flatnonzero's index list)
         keep[labels[cv2.bitwise_and(strong, 1).view(bool)]] = True
         keep[0] = False
-        sample = background[::4, ::4].ravel()
-        bright = float(np.partition(sample, int(0.97 * (sample.size - 1)))[int(0.97 * (sample.size - 1))])
+        # the 97th percentile (np.partition's k-th value) read off a histogram: half the cost
+        sample = np.ascontiguousarray(background[::4, ::4])
+        hist = cv2.calcHist([sample], [0], None, [256], [0, 256]).ravel()
+        bright = float(np.searchsorted(np.cumsum(hist), int(0.97 * (sample.size - 1)), side="right"))
         return Binarised(mask=None, background=background, small=small, bright=bright, scale=scale,
                          labels=labels, stats=stats, keep=keep)
 
@@ -724,6 +726,9 @@ class Segmenter:
         return normalize_crop(g, mask=stroke * 255)
 
 
+_K3 = np.ones((3, 3), np.uint8)
+
+
 def _edge_sharpness(sub: np.ndarray, mask: np.ndarray, depth: float) -> float:
     """How steeply the ink's sharpest edges rise: the 90th percentile of the grey gradient
     (Sobel / 8, grey levels per work pixel) on and just around the strokes, over the ink's depth.
@@ -735,10 +740,11 @@ def _edge_sharpness(sub: np.ndarray, mask: np.ndarray, depth: float) -> float:
     """
     if depth <= 0 or mask.shape != sub.shape:
         return 0.0
-    s = sub.astype(np.float32)
-    gx = cv2.Sobel(s, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(s, cv2.CV_32F, 0, 1, ksize=3)
-    g = cv2.magnitude(gx, gy)[cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0]
+    # (Sobel of the uint8 grey straight to float: small integers, the same values as from a
+    # float copy)
+    gx = cv2.Sobel(sub, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(sub, cv2.CV_32F, 0, 1, ksize=3)
+    g = cv2.magnitude(gx, gy)[cv2.dilate(mask, _K3).view(bool)]  # (a 0/1 mask stays 0/1)
     if g.size == 0:
         return 0.0
     return float(np.partition(g, int(0.9 * (g.size - 1)))[int(0.9 * (g.size - 1))]) / 8.0 / depth
