@@ -767,25 +767,29 @@ def _ramp(bg: np.ndarray, paper: float) -> tuple[np.ndarray, float]:
 
 
 def _plane_misfit(bg: np.ndarray, paper: float) -> float:
-    """:func:`_ramp`'s misfit, in closed form and float64, at a tenth of its cost.
+    """:func:`_ramp`'s misfit in closed form, at a tenth of its cost.
 
     On a full pixel grid the centred x and y are orthogonal to each other and to the
-    constant, so the least-squares plane needs no solver. No plane fits better than the
-    best one, so :func:`_ramp` (float32 SVD) never reports a misfit much below this one:
-    a window clearly over the limit here is over it there, and only windows near or
-    under the limit pay for the exact fit whose plane is used.
+    constant, so the least-squares plane needs no solver: the misfit follows from the
+    window's sum, its sum of squares and its row and column sums (exact integers from
+    OpenCV's uint8 reductions; the rest in float64). No plane fits better than the best
+    one, so :func:`_ramp` (float32 SVD) never reports a misfit much below this one: a
+    window clearly over the limit here is over it there, and only windows near or under
+    the limit pay for the exact fit whose plane is used.
     """
     h, w = bg.shape
-    z = bg.astype(np.float64)
-    z -= z.mean()
-    ss = float(np.dot(z.ravel(), z.ravel()))
+    n = h * w
+    cols = cv2.reduce(bg, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel().astype(np.float64)
+    rows = cv2.reduce(bg, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel().astype(np.float64)
+    total = float(cols.sum())
+    ss = cv2.norm(bg, cv2.NORM_L2SQR) - total * total / n
     if w > 1:
         xc = np.arange(w, dtype=np.float64) - 0.5 * (w - 1)
-        ss -= float(np.dot(z.sum(axis=0), xc)) ** 2 / (h * float(np.dot(xc, xc)))
+        ss -= float(np.dot(cols, xc)) ** 2 / (h * float(np.dot(xc, xc)))
     if h > 1:
         yc = np.arange(h, dtype=np.float64) - 0.5 * (h - 1)
-        ss -= float(np.dot(z.sum(axis=1), yc)) ** 2 / (w * float(np.dot(yc, yc)))
-    return float(np.sqrt(max(0.0, ss) / (h * w))) / max(1.0, paper)
+        ss -= float(np.dot(rows, yc)) ** 2 / (w * float(np.dot(yc, yc)))
+    return float(np.sqrt(max(0.0, ss) / n)) / max(1.0, paper)
 
 
 def _gray_of(frame: Frame | np.ndarray) -> np.ndarray:
