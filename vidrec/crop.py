@@ -372,13 +372,17 @@ def select_symbol(mask: np.ndarray, drop_border: bool = True) -> np.ndarray:
     return keep[lab].astype(np.uint8)
 
 
+_SQUARE3 = np.ones((3, 3), np.uint8)
+
+
 def stroke_width(mask: np.ndarray) -> float:
     """Typical stroke width in pixels: twice the distance transform on the stroke ridges."""
     if not mask.any():
         return 0.0
     m = cv2.copyMakeBorder(mask.astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
     dt = cv2.distanceTransform(m, cv2.DIST_L2, 5)
-    ridge = (dt >= cv2.dilate(dt, np.ones((3, 3), np.uint8))) & (m > 0)
+    # (dt > 0 is m > 0: every stroke pixel is at least 1 from the background)
+    ridge = (dt >= cv2.dilate(dt, _SQUARE3)) & (dt > 0)
     vals = dt[ridge]
     if vals.size == 0:
         vals = dt[m > 0]
@@ -473,9 +477,9 @@ def render(mask: np.ndarray, target_width: float = TARGET_WIDTH) -> np.ndarray:
         size = (max(1, round(m.shape[1] * s)), max(1, round(m.shape[0] * s)))
         if s < 1:
             # keep thin lines: area-reduce, then anything a third covered is stroke
-            m = (cv2.resize(m.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0.3).astype(np.uint8)
+            m = np.greater(cv2.resize(m.astype(np.float32), size, interpolation=cv2.INTER_AREA), 0.3).view(np.uint8)
         else:
-            m = (cv2.resize(m.astype(np.float32), size, interpolation=cv2.INTER_LINEAR) > 0.5).astype(np.uint8)
+            m = np.greater(cv2.resize(m.astype(np.float32), size, interpolation=cv2.INTER_LINEAR), 0.5).view(np.uint8)
     px = canon / BOX  # canonical pixels per final pixel
     w = stroke_width(m)
     want = target_width * px
