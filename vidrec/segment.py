@@ -260,6 +260,7 @@ class Segmenter:
         gy = np.maximum(y0[:, None], y0[None, :]) - np.minimum(y1[:, None], y1[None, :])
         gx = -ox
         hmax = np.maximum(hh[:, None], hh[None, :])
+        hmin = np.minimum(hh[:, None], hh[None, :])
         wmin = np.minimum(ww[:, None], ww[None, :])
         # strokes stacked or crossing: overlap horizontally, vertically close
         # ... but two tall marks one above the other with clear paper between them are two
@@ -268,19 +269,17 @@ class Segmenter:
         # (pen strokes, not solid blobs: the dark knots of a weave stacked in columns still
         # group, and the tall result is turned down as before)
         stroke_like = stats[:, 4] < 0.65 * ww * hh  # a filled ellipse is 0.79
-        tall_pair = ((np.minimum(hh[:, None], hh[None, :]) >= 0.6 * np.maximum(hh[:, None], hh[None, :]))
-                     & stroke_like[:, None] & stroke_like[None, :])
-        gap_ok = gy <= np.where(tall_pair, 0.12, self.cfg.merge_gap) * np.maximum(hh[:, None], hh[None, :])
+        tall_pair = (hmin >= 0.6 * hmax) & stroke_like[:, None] & stroke_like[None, :]
+        gap_ok = gy <= np.where(tall_pair, 0.12, self.cfg.merge_gap) * hmax
         stacked = (ox >= self.cfg.merge_overlap * wmin) & gap_ok
         # a small fragment touching/inside a bigger stroke's box (a broken stroke, a dot):
         # at most half as tall, the same bound under which a piece cut off a wide group is
         # no symbol of its own (a faint loop of an 8 that broke off is just half its height)
-        small = np.minimum(hh[:, None], hh[None, :]) <= 0.5 * hmax
+        small = hmin <= 0.5 * hmax
         frag = small & (gx <= 0.08 * hmax) & (gy <= 0.08 * hmax)
         # a narrow upright stroke just beside another (a 4 whose bar stops short of it)
         oy = np.minimum(y1[:, None], y1[None, :]) - np.maximum(y0[:, None], y0[None, :])
-        hmin = np.minimum(hh[:, None], hh[None, :])
-        narrow = np.minimum(ww[:, None], ww[None, :]) <= 0.35 * hmax
+        narrow = wmin <= 0.35 * hmax
         mw = np.maximum(x1[:, None], x1[None, :]) - np.minimum(x0[:, None], x0[None, :])
         mh = np.maximum(y1[:, None], y1[None, :]) - np.minimum(y0[:, None], y0[None, :])
         beside = narrow & (gx <= 0.06 * hmax) & (gx > -0.2 * wmin) & (oy >= 0.5 * hmin) & (mw <= 0.9 * mh)
@@ -324,10 +323,11 @@ class Segmenter:
         out = list(groups.values())
         # A merge that made something far too wide joined two symbols: undo it.
         fixed = []
+        boxes = stats[:, :4].tolist()  # (exact integers: plain Python is faster on a few)
         for g in out:
             if len(g) > 1:
-                gx0, gx1 = x0[g].min(), x1[g].max()
-                gy0, gy1 = y0[g].min(), y1[g].max()
+                gx0, gx1 = min(boxes[i][0] for i in g), max(boxes[i][0] + boxes[i][2] for i in g)
+                gy0, gy1 = min(boxes[i][1] for i in g), max(boxes[i][1] + boxes[i][3] for i in g)
                 if (gx1 - gx0) > self.cfg.max_aspect * 1.6 * (gy1 - gy0):
                     fixed.extend([i] for i in g)
                     continue
@@ -415,15 +415,17 @@ class Segmenter:
         lowest column near it.
         """
         h, w = sub.shape
-        proj = sub.sum(axis=0).astype(np.float32)
+        proj = cv2.reduce(sub, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32F).ravel()  # (exact counts)
         sm = np.convolve(proj, np.ones(3, np.float32) / 3, mode="same")
         inner = sm[1:-1]
         is_min = (inner <= sm[:-2]) & (inner <= sm[2:])
-        level = 0.5 * float(_median(proj[proj > 0])) if (proj > 0).any() else 0
+        inked = proj[proj > 0]
+        level = 0.5 * float(_median(inked)) if inked.size else 0
         cand = [i + 1 for i in np.flatnonzero(is_min & (inner <= level))]
         gap = max(2, int(0.3 * h))
         cuts: list[int] = []
-        for c in sorted(cand, key=lambda i: sm[i]):
+        sm_at = sm.tolist()
+        for c in sorted(cand, key=sm_at.__getitem__):
             if c < gap or c > w - gap or any(abs(c - k) < gap for k in cuts):
                 continue
             cuts.append(c)
