@@ -626,11 +626,13 @@ class Segmenter:
                 n_dark = int(np.count_nonzero(dark)) - int(np.count_nonzero(
                     dark[by0 - ry0:by0 - ry0 + bh, bx0 - rx0:bx0 - rx0 + bw]))
                 dark_ring = max(0, n_dark - (tot - own_box)) / max(1, ring_area)
-                if dark_ring > cfg.max_dark_ring and cfg.max_ramp_resid > 0:
+                if dark_ring > cfg.max_dark_ring and cfg.max_ramp_resid > 0 and (
+                        ramp is not None or _plane_misfit(b.background[ry0:ry1, rx0:rx1], paper)
+                        <= 1.01 * cfg.max_ramp_resid):
                     # a shadow's gradient across the ring is darker than the symbol's paper but
                     # no object: where a plane fits the paper round it, dark is judged against
                     # the plane (a fingertip or the room past the sheet's edge is a step no
-                    # plane fits)
+                    # plane fits; the closed-form misfit above turns most of those away unfitted)
                     ramp = ramp or _ramp(b.background[ry0:ry1, rx0:rx1], paper)
                     if ramp[1] <= cfg.max_ramp_resid:
                         dark = ring < ramp[0] * (1.0 - cfg.contrast_rel) - 4
