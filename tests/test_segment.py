@@ -264,3 +264,21 @@ def test_a_digit_inside_the_box_of_a_dark_wedge_near_the_sheets_corner_is_not_gl
     gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
     found = [r.box for r in Segmenter().segment(gray)]
     assert sum(_contains(t, b) for b in found) == 1, (t, found)
+
+
+def test_closed_form_plane_misfit_never_exceeds_the_fitted_one():
+    """The segmenter skips the plane fit where the closed-form misfit is clearly over the limit;
+    that is exact only while the fitted (float32 lstsq) misfit is never much below it."""
+    from vidrec.segment import _plane_misfit, _ramp
+
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        h, w = (int(v) for v in rng.integers(1, 60, 2))
+        yy, xx = np.mgrid[0:h + 4, 0:w + 6]
+        big = (rng.uniform(40, 250) + rng.uniform(-3, 3) * xx + rng.uniform(-3, 3) * yy
+               + rng.normal(0, rng.uniform(0, 25), xx.shape))
+        bg = np.clip(big, 0, 255).astype(np.uint8)[2:2 + h, 3:3 + w]  # a window, as in segment()
+        paper_level = float(bg.mean())
+        closed, fitted = _plane_misfit(bg, paper_level), _ramp(bg, paper_level)[1]
+        assert closed <= 1.001 * fitted + 1e-9
+        assert fitted <= 1.01 * closed + 1e-6  # the same fit, not just a bound
