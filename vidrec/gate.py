@@ -67,8 +67,9 @@ class StillGate:
         while t.shape[1] > self.thumb_width:
             t = cv2.pyrDown(t)
             scale *= 2.0
-        t = t.astype(np.float32)
-        hp = cv2.subtract(t, cv2.blur(t, (7, 7)))
+        # the high-pass in uint8 around 128 (ink and paper edges are well inside +-127, and
+        # saturating uint8 arithmetic gives the one-sided differences of _changed for free)
+        hp = cv2.addWeighted(t, 1.0, cv2.blur(t, (7, 7)), -1.0, 128.0)
         self._scale = scale
         return t, hp
 
@@ -91,7 +92,7 @@ class StillGate:
         h, w = cur[0].shape
         if self._hann is None or self._hann.shape != (h, w):
             self._hann = cv2.createHanningWindow((w, h), cv2.CV_32F)
-        (dx, dy), response = cv2.phaseCorrelate(key[0], cur[0], self._hann)
+        (dx, dy), response = cv2.phaseCorrelate(np.float32(key[0]), np.float32(cur[0]), self._hann)
         if response < self.min_response or max(abs(dx), abs(dy)) > self.max_shift * w:
             self.last_changed = -1  # no measured shift
             return None
@@ -110,6 +111,8 @@ class StillGate:
         # a pixel changed when it lies outside the range of the other picture's pixels
         # around it (both ways: ink that came and ink that went): a misfit of up to a
         # thumbnail pixel (a slight turn or tilt the shift does not model) is no change
+        # (uint8 subtraction stops at 0: each term is how far a pixel lies above or below
+        # that range)
         k3 = self._k3
         diff = cv2.max(cv2.max(cv2.subtract(c, cv2.dilate(moved, k3)), cv2.subtract(cv2.erode(moved, k3), c)),
                        cv2.max(cv2.subtract(moved, cv2.dilate(c, k3)), cv2.subtract(cv2.erode(c, k3), moved)))
