@@ -88,6 +88,27 @@ def test_touching_digits_are_split(gap):
         assert abs(x - (b[0] + b[2] / 2)) < 12
 
 
+def test_a_flat_0_stays_one_region_but_two_touching_0s_are_split():
+    """A 0 written flat (wider than max_aspect): its two thin strokes in the middle look like
+    the touch point of two symbols in the column projection, but the cut would go through
+    its hole; it stays one region. Two round 0s that touch keep a hole each and are split."""
+    img = _scene_with_sheet(5)
+    c, t = (30, 30, 30), 4
+    cv2.ellipse(img, (230, 200), (42, 24), 0, 0, 360, c, t)  # flat 0: 92 x 56
+    flat = (230 - 42 - t, 200 - 24 - t, 84 + 2 * t, 48 + 2 * t)
+    cv2.ellipse(img, (380, 330), (20, 28), 0, 0, 360, c, t)
+    cv2.ellipse(img, (420, 330), (20, 28), 0, 0, 360, c, t)  # touches the first
+    gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    n, _ = cv2.connectedComponents((gray < 100).astype(np.uint8)[290:370, 350:450])
+    assert n - 1 == 1  # the two 0s are one blob
+    regions = Segmenter().segment(gray)
+    assert len(regions) == 3, [r.box for r in regions]
+    wide = [r for r in regions if _contains(flat, r.box, slack=4)]
+    assert len(wide) == 1 and _contains(wide[0].box, flat, slack=4) and not wide[0].extra["split"]
+    pair = sorted(r.box[0] + r.box[2] / 2 for r in regions if r.box[1] > 270)
+    assert len(pair) == 2 and abs(pair[0] - 380) < 12 and abs(pair[1] - 420) < 12, pair  # 0s 48 px wide
+
+
 @pytest.mark.parametrize("which", ["2-long-foot", "5-long-bar"])
 def test_a_wide_digit_with_a_long_tail_stays_one_region(which):
     """A 2 whose foot runs on, a 5 whose bar runs on: one stroke wider than max_aspect.

@@ -422,6 +422,11 @@ class Segmenter:
         inked = proj[proj > 0]
         level = 0.5 * float(_median(inked)) if inked.size else 0
         cand = [i + 1 for i in np.flatnonzero(is_min & (inner <= level))]
+        # a loop across most of the width is one symbol: a flat 0, whose two thin strokes in
+        # the middle look like the touch point of two symbols in the column projection.
+        # Symbols that touch (two 0s, an S and an O) each have a narrower hole, if any
+        if any(b - a >= 0.5 * w for a, b in self._holes(sub)):
+            return [(0, w)]
         gap = max(2, int(0.3 * h))
         cuts: list[int] = []
         sm_at = sm.tolist()
@@ -439,6 +444,18 @@ class Segmenter:
                     cuts.append(lo + int(np.argmin(proj[lo:hi])))
         bounds = [0] + sorted(cuts) + [w]
         return [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b - a >= 2]
+
+    @staticmethod
+    def _holes(sub: np.ndarray) -> list[tuple[int, int]]:
+        """Column spans of the mask's holes (background it encloses) at least a quarter of its height wide."""
+        h, w = sub.shape
+        bg = cv2.copyMakeBorder((sub == 0).view(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=1)
+        n, _, stats, _ = cv2.connectedComponentsWithStats(bg, connectivity=4)
+        out = []
+        for x, y, bw, bh, _ in stats[1:]:
+            if x > 0 and y > 0 and x + bw < w + 2 and y + bh < h + 2 and bw >= 0.25 * h:
+                out.append((int(x) - 1, int(x) - 1 + int(bw)))
+        return out
 
     # -- main entry ---------------------------------------------------------------
     def segment(self, frame: Frame | np.ndarray, binarised: Binarised | None = None) -> list[Region]:
