@@ -114,7 +114,7 @@ class SegmenterConfig:
     # background in view (97th percentile): handwriting is on the sheet, not on the room's
     # darker surfaces; 0 turns the test off
     min_paper_level: float = 80.0  # and at least this grey level (a camera exposes for the sheet)
-    max_ramp_resid: float = 0.03  # paper round a symbol that a plane fits this closely (RMS share
+    max_ramp_resid: float = 0.05  # paper round a symbol that a plane fits this closely (RMS share
     # of the paper's level) is one surface under uneven light: its darkness and its dark ring are
     # judged against that ramp (a hand's shadow on the sheet); 0 turns it off
     ramp_grad: float = 0.03  # ... and a shadowed symbol passes min_paper where its paper reaches
