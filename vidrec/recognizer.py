@@ -68,3 +68,17 @@ def option_number(name: str, value, lo: float | None = None, hi: float | None = 
         raise VidrecError(f"option {name}={value!r} must be between {lo} and {hi}")
     return v
 
+
+
+def option_flag(name: str, value) -> bool:
+    """A recogniser option as a boolean: "0/1/true/false/yes/no/on/off" (``bool("False")`` would be True)."""
+    from vidrec.errors import VidrecError
+
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("0", "false", "no", "off"):
+        return False
+    raise VidrecError(f"option {name}={value!r} must be true or false")

@@ -46,18 +46,10 @@ def _option_value(name: str, value, default):
     Booleans read "0/1/true/false/yes/no/on/off" (``bool("False")`` would be True);
     numbers go through :func:`vidrec.recognizer.option_number` for a one-line error.
     """
-    from vidrec.errors import VidrecError
-    from vidrec.recognizer import option_number
+    from vidrec.recognizer import option_flag, option_number
 
     if isinstance(default, bool):
-        if isinstance(value, bool):
-            return value
-        word = str(value).strip().lower()
-        if word in ("1", "true", "yes", "on"):
-            return True
-        if word in ("0", "false", "no", "off"):
-            return False
-        raise VidrecError(f"option {name}={value!r} must be true or false")
+        return option_flag(name, value)
     if isinstance(default, (int, float)):
         return option_number(name, value, kind=type(default))
     return type(default)(value)

@@ -11,7 +11,7 @@ from vidrec import draw, reading
 from vidrec.crop import to_model_input
 from vidrec.gate import StillGate
 from vidrec.modelstore import load
-from vidrec.recognizer import Recognizer, option_number
+from vidrec.recognizer import Recognizer, option_flag, option_number
 from vidrec.threads import torch_threads
 from vidrec.segment import Segmenter, check_options
 from vidrec.tracking import Tracker
@@ -26,7 +26,8 @@ class MultiDigit(Recognizer):
 
     def __init__(self, model: str = "mnist", min_confidence=None, history=8, max_missed=3,
                  space=0.6, word_reject=0.5, line_text=2.0, wide_mark=1.3, keep_confidence=None, reclassify_every=5, max_looks=6,
-                 max_new_looks=0, still_frames=30, still_diff=24.0, still_share=3, settle_confidence=0.3, **seg_options):
+                 max_new_looks=0, still_frames=30, still_diff=24.0, still_share=3, settle_confidence=0.3,
+                 split_keyframes=True, still_looks=3, **seg_options):
         from vidrec_multidigit import DEFAULT_KEEP_CONFIDENCE, DEFAULT_MIN_CONFIDENCE
 
         self.model, self.info, _ = load(model)
@@ -58,16 +59,22 @@ class MultiDigit(Recognizer):
         self.gate = StillGate(pixel_diff=option_number("still_diff", still_diff, 0),
                               max_changed=int(option_number("still_share", still_share, 0))) if self.still_frames else None
         self.settle_confidence = option_number("settle_confidence", settle_confidence, 0, 1)
-        self._key = None  # what a still frame carries: the last keyframe's results
-        self._still = None  # this frame's shift against the keyframe, when it is still
-        self._shown = None  # (track, label) pairs the last analysed frame showed
-        self.keyframes = self.still_count = 0
+        # a timed keyframe on a still, settled scene is segmented on one frame and classified
+        # on the next, so no frame pays for both
+        self.split_keyframes = option_flag("split_keyframes", split_keyframes)
+        # ... and looks again at no more than this many known tracks (0: max_looks)
+        self.still_looks = max(0, int(option_number("still_looks", still_looks)))
+        self.keyframes = self.still_count = self.split_count = 0  # analysed, carried, split frames
+        self.reset()
 
     def reset(self) -> None:
         self.tracker.reset()
         if self.gate is not None:
             self.gate.reset()
-        self._key = self._still = None
+        self._last = None  # the last analysed frame's results (what a still frame carries)
+        self._still = None  # this frame's shift against the last analysed frame, when it is still
+        self._split = None  # regions segmented on this frame, to be classified on the next
+        self._finish = None  # (regions segmented on the last frame, this frame's shift against it)
         self._shown = None  # (track, label) pairs the last analysed frame showed
 
     def segment(self, frame: Frame, pre) -> list[Region]:
@@ -75,12 +82,30 @@ class MultiDigit(Recognizer):
 
         Nothing when the frame shows the last keyframe's scene (see :meth:`_carry`).
         """
-        self._still = None
+        self._still = self._finish = None
         if self.gate is not None:
             shift = self.gate.compare(frame.gray)
-            if shift is not None and self._key is not None and self._key["age"] < self.still_frames:
-                self._still = shift
-                return []
+            split, self._split = self._split, None
+            if split is not None:
+                if shift is not None:  # still: the last frame's regions are classified now
+                    self._finish = (split, shift)
+                    return []
+                # news: those regions are stale, this frame is analysed in full
+            elif shift is not None and self._last is not None:
+                last = self._last
+                if last["settled"] and last["age"] < self.still_frames:
+                    self._still = shift
+                    return []
+                if self.split_keyframes and last["settled"]:
+                    # a timed keyframe on a still, settled scene: segmented now, classified
+                    # next frame (if that frame is still too); this frame carries the last
+                    # results. (A frame confirming an unsettled one is analysed at once: what
+                    # was undecided there is due on this frame.)
+                    self._split = self.segmenter.segment(frame)
+                    self._still = shift
+                    self.gate.key()
+                    self.split_count += 1
+                    return []
         return self.segmenter.segment(frame)
 
     def _carry(self, shift: tuple[float, float]) -> list[Prediction]:
@@ -92,7 +117,7 @@ class MultiDigit(Recognizer):
         ``max_looks`` of them): a label is never fixed once, it is re-examined at
         keyframes, and a keyframe comes at least every ``still_frames`` frames.
         """
-        key = self._key
+        key = self._last
         key["age"] += 1
         self.still_count += 1
         dx, dy = shift
@@ -163,10 +188,15 @@ class MultiDigit(Recognizer):
         later = []
         if self.max_new_looks and len(new) > self.max_new_looks:
             new, later = new[: self.max_new_looks], new[self.max_new_looks:]
-        if self.max_looks:
+        cap = self.max_looks
+        if self._finish is not None and self.still_looks:
+            # a timed keyframe of a still scene: the crops have hardly changed since the
+            # tracks' last looks; a few of them (the oldest) are looked at again each time
+            cap = min(cap, self.still_looks) if cap else self.still_looks
+        if cap:
             # new symbols take their share first, yet one known track is always looked at,
             # so a scene making new candidates every frame (clutter) cannot starve them
-            room = max(1, self.max_looks - len(new))
+            room = max(1, cap - len(new))
             old, later = old[:room], later + old[room:]
         return new + old, later
 
@@ -187,25 +217,37 @@ class MultiDigit(Recognizer):
         cropped and named in ONE batched forward pass; then vote, test and read.
 
         A still frame carries the keyframe's predictions instead (:meth:`_carry`)."""
+        if self._finish is not None:
+            # the regions segmented on the last frame, named now and moved to this frame
+            split, shift = self._finish
+            self._record(self._analyse(frame, split))
+            self.still_count -= 1  # (the carry below is this keyframe's output, not a still frame)
+            return self._carry(shift)
         if self._still is not None:
             return self._carry(self._still)
-        self._pending = False
         preds = self._analyse(frame, regions)
         if self.gate is not None:
-            self.keyframes += 1
             self.gate.key()
-            # carried only once settled: the frame left no work for the next one (new
-            # symbols beyond the cap, a symbol not yet decided) and shows what the frame
-            # before it showed (one analysis that missed a blurred digit is not carried on)
-            shown = {(p.track_id, p.label) for p in preds}
-            settled = not self._pending and shown == self._shown
-            self._shown = shown
-            self._key = None if not settled else {
-                "age": 0, "preds": preds, "text": self.text(preds),
-                "tracks": list(self.tracker.tracks), "boxes": [t.box.copy() for t in self.tracker.tracks]}
+            self._record(preds)
         return preds
 
+    def _record(self, preds: list[Prediction]) -> None:
+        """Keep an analysed frame's results for the still frames after it.
+
+        They are carried only once settled: the frame left no work for the next one
+        (new symbols beyond the cap, a symbol not yet decided) and shows what the
+        analysed frame before it showed (one analysis that missed a blurred digit is
+        not carried on).
+        """
+        self.keyframes += 1
+        shown = {(p.track_id, p.label) for p in preds}
+        settled = not self._pending and shown == self._shown
+        self._shown = shown
+        self._last = {"age": 0, "settled": settled, "preds": preds, "text": self.text(preds),
+                      "tracks": list(self.tracker.tracks), "boxes": [t.box.copy() for t in self.tracker.tracks]}
+
     def _analyse(self, frame: Frame, regions: list[Region]) -> list[Prediction]:
+        self._pending = False
         self.last_candidates = len(regions)
         tracks = self.tracker.tracks
         match = self.tracker.match([r.box for r in regions]) if regions else {}
