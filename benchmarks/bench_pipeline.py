@@ -7,6 +7,8 @@ decode+encode-only fps as the baseline for the annotated-video case.
 
     .venv/bin/python benchmarks/bench_pipeline.py [--plugin multidigit] [--size 640x480]
         [--frames 300] [--repeat 3] [--clip FILE] [--out /tmp/annotated.mp4] [--json]
+    .venv/bin/python benchmarks/bench_pipeline.py --save-clip /tmp/sheet300.mp4   # the clip alone,
+        for `vidrec bench /tmp/sheet300.mp4`
 
 Loop overhead: ``--overhead`` runs a recogniser that does nothing, so the ratio
 shows what the frame loop itself (Frame, timing, canvas copy with ``--out``) costs.
@@ -143,6 +145,7 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=300)
     ap.add_argument("--repeat", type=int, default=3, help="best of N runs of each (shared machines are noisy)")
     ap.add_argument("--clip", help="measure on this clip instead of a generated one")
+    ap.add_argument("--save-clip", help="write the generated clip here and stop (for `vidrec bench FILE`)")
     ap.add_argument("--out", help="also write the annotated video (adds the decode+encode baseline)")
     ap.add_argument("--overhead", action="store_true",
                     help="measure the frame loop alone (a recogniser that does nothing)")
@@ -153,6 +156,10 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    if args.save_clip:
+        size = tuple(int(v) for v in args.size.lower().split("x"))
+        print(make_clip(Path(args.save_clip), args.frames, size))
+        return
     res = memory(args) if args.memory else speed(args)
     if args.json:
         print(json.dumps(res, indent=2))
