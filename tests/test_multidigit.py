@@ -315,28 +315,14 @@ def test_still_digits_reuse_their_look_but_each_is_looked_at_again_within_the_wi
     import cv2
     import torch
 
-    from vidrec.datasets import load_arrays
     from vidrec.plugins import make_recognizers
-    from vidrec.recordings import Glyph, _tight, draw_glyph
     from vidrec.types import Frame
 
     ((_, rec),) = make_recognizers(["multidigit"], {"still_frames": "0"})
     every = rec.reclassify_every
     sizes = []
     rec.model.register_forward_hook(lambda m, i, o: sizes.append(i[0].shape[0]))
-    x, y = load_arrays("mnist", False)
-    first = {str(int(lab)): i for i, lab in reversed(list(enumerate(y[:200])))}
-
-    def sheet_with(text):
-        sheet = np.full((280, 440, 3), 235, np.float32)
-        rng = np.random.default_rng(0)
-        left = 40.0
-        for d in text:
-            g = Glyph(d, _tight(x[first[d]].astype(np.float32) / 255))
-            left = draw_glyph(sheet, g, left, 100, 60, (120, 40, 20), rng)[:, 0].max() + 14
-        img = np.full((480, 640, 3), 60, np.uint8)
-        img[100:380, 100:540] = sheet.astype(np.uint8)
-        return img
+    sheet_with = _sheet
 
     img = sheet_with("2718")
     gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
