@@ -469,3 +469,17 @@ def test_a_sheet_moving_a_little_carries_its_boxes_along(model):
         assert tg == tw == "2718", k
         for (_, lg, bg), (_, lw, bw) in zip(pg, pw):
             assert lg == lw and max(abs(a - b) for a, b in zip(bg, bw)) <= 4, (k, bg, bw)
+
+
+@pytest.mark.parametrize("old,new", [("7", "4"), ("3", "8")])
+def test_a_card_swapped_in_place_shows_the_new_digit_on_its_first_frame(model, old, new):
+    """Another digit in the same box (a card swapped): its stroke layout differs from the
+    track's last look by far more than a moved or blurred digit's, so the old digit's votes
+    are dropped and the new one is shown at once, not after a blank frame while they fade."""
+    from vidrec.plugins import make_recognizers
+
+    images = [_sheet(old)] * 8 + [_sheet(new)] * 4
+    ((_, rec),) = make_recognizers(["multidigit"], {})
+    assert [t for t, _ in _run(rec, images)] == [old] * 8 + [new] * 4
+    ((_, before),) = make_recognizers(["multidigit"], {"swap_shape": "0"})  # without: a blank frame
+    assert [t for t, _ in _run(before, images)][8] == ""

@@ -27,7 +27,7 @@ class MultiDigit(Recognizer):
     def __init__(self, model: str = "mnist", min_confidence=None, history=8, max_missed=3,
                  space=0.6, word_reject=0.5, line_text=2.0, wide_mark=1.3, keep_confidence=None, reclassify_every=5, max_looks=6,
                  max_new_looks=0, still_frames=30, still_diff=24.0, still_share=3, settle_confidence=0.3,
-                 split_keyframes=True, still_looks=3, **seg_options):
+                 split_keyframes=True, still_looks=3, swap_shape=0.25, **seg_options):
         from vidrec_multidigit import DEFAULT_KEEP_CONFIDENCE, DEFAULT_MIN_CONFIDENCE
 
         self.model, self.info, _ = load(model)
@@ -50,6 +50,7 @@ class MultiDigit(Recognizer):
         self.word_reject = option_number("word_reject", word_reject)
         self.line_text = option_number("line_text", line_text)
         self.wide_mark = option_number("wide_mark", wide_mark)
+        self.swap_shape = option_number("swap_shape", swap_shape, 0)  # see :meth:`_restart_swapped`; 0: off
         self.last_candidates = 0
         self._text_memo = None
         # keyframes: a frame showing the last analysed scene, at most shifted, carries its
@@ -281,6 +282,8 @@ class MultiDigit(Recognizer):
         self.last_looks = len(fresh_all)
         if fresh:
             probs[fresh] = self.probabilities([regions[d] for d in fresh])
+            if self.swap_shape:
+                self._restart_swapped(fresh, probs, sigs, match, tracks)
         fresh_set = set(fresh)
         alive = [d for d in range(len(regions)) if d in fresh_set or d not in fresh_all]
         for r in regions:
@@ -344,6 +347,28 @@ class MultiDigit(Recognizer):
             preds.append(Prediction(label=self.classes[t.label], confidence=t.confidence, region=r,
                                     track_id=t.id, extra={"frame_confidence": float(probs[k].max())}))
         return preds
+
+    def _restart_swapped(self, fresh, probs, sigs, match, tracks) -> None:
+        """Forget the votes of a track whose symbol was swapped for another in its place.
+
+        A card held in the same spot with another digit on it keeps the box; only its
+        stroke layout changes. When the layout differs from the track's last look by
+        more than ``swap_shape`` (mean 8x8 difference; a symbol that merely moves,
+        blurs or turns a little changes it by a fraction of that) and the new look gives
+        the track's label almost nothing, the old votes are about what is gone: without
+        this a new digit read at 0.88 waited for eight frames of votes for the old one
+        to fade before it was shown.
+        """
+        for d in fresh:
+            ti = match.get(d)
+            t = tracks[ti] if ti is not None else None
+            if t is None or t.memo is None or t.label < 0 or sigs[d] is None:
+                continue
+            p = probs[d]
+            if (int(p.argmax()) != t.label and p[t.label] < 0.05
+                    and float(np.abs(sigs[d] - t.memo["sig"]).mean()) > self.swap_shape):
+                t.probs.clear()
+                t.disagree = 0
 
     def _within_numbers(self, boxes: list, sure: np.ndarray, drop: np.ndarray) -> np.ndarray:
         """Which regions sit inside a number whose other digits are all surely digits.
