@@ -116,6 +116,12 @@ def test_plugin_is_registered_and_rejects_bad_options(model):
         make_recognizers(["multidigit"], {"bogus": "1"})
     with pytest.raises(VidrecError, match="min_confidence"):
         make_recognizers(["multidigit"], {"min_confidence": "2"})
+    with pytest.raises(VidrecError, match="still_frames='-3' must be at least 0"):
+        make_recognizers(["multidigit"], {"still_frames": "-3"})
+    with pytest.raises(VidrecError, match="split_keyframes='maybe' must be true or false"):
+        make_recognizers(["multidigit"], {"split_keyframes": "maybe"})
+    ((_, off),) = make_recognizers(["multidigit"], {"still_frames": "0", "split_keyframes": "off"})
+    assert off.gate is None and off.split_keyframes is False
 
 
 def test_a_doubtful_mark_between_sure_digits_is_held_like_a_shown_digit(model):

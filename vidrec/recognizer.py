@@ -65,7 +65,9 @@ def option_number(name: str, value, lo: float | None = None, hi: float | None = 
         what = "a whole number" if kind is int else "a number"
         raise VidrecError(f"option {name}={value!r} must be {what}") from None
     if (lo is not None and v < lo) or (hi is not None and v > hi):
-        raise VidrecError(f"option {name}={value!r} must be between {lo} and {hi}")
+        where = (f"between {lo} and {hi}" if lo is not None and hi is not None
+                 else f"at least {lo}" if lo is not None else f"at most {hi}")
+        raise VidrecError(f"option {name}={value!r} must be {where}")
     return v
 
 
