@@ -109,7 +109,7 @@ class MultiDigit(Recognizer):
                     return []
         return self.segmenter.segment(frame)
 
-    def _carry(self, shift: tuple[float, float]) -> list[Prediction]:
+    def _carry(self, shift: tuple[float, float], counted: bool = False) -> list[Prediction]:
         """A still frame: the keyframe's predictions (and every track) moved by the shift.
 
         Nothing is voted: the frame holds no news, and a vote of the same look over
@@ -119,13 +119,18 @@ class MultiDigit(Recognizer):
         keyframes, and a keyframe comes at least every ``still_frames`` frames.
         """
         key = self._last
-        key["age"] += 1
-        self.still_count += 1
         dx, dy = shift
+        key["age"] += 1
+        # ``counted``: the analysis just made (of the frame before, whose regions waited for this
+        # one) already counted one shown frame for its digits; this frame is not a carried one
+        shown = set() if counted else key.setdefault("shown", {p.track_id for p in key["preds"]})
+        self.still_count += not counted
         for t, b in zip(key["tracks"], key["boxes"]):
             t.box = b + (dx, dy, 0.0, 0.0)
             if t.memo is not None:
                 t.memo["age"] += 1
+            if t.id in shown:
+                t.shown_run += 1  # shown on this frame too: the display hysteresis counts it
         ix, iy = int(round(dx)), int(round(dy))
         preds = []
         for p in key["preds"]:
@@ -222,8 +227,7 @@ class MultiDigit(Recognizer):
             # the regions segmented on the last frame, named now and moved to this frame
             split, shift = self._finish
             self._record(self._analyse(frame, split))
-            self.still_count -= 1  # (the carry below is this keyframe's output, not a still frame)
-            return self._carry(shift)
+            return self._carry(shift, counted=True)
         if self._still is not None:
             return self._carry(self._still)
         preds = self._analyse(frame, regions)
