@@ -115,8 +115,10 @@ class MultiDigit(Recognizer):
         Nothing is voted: the frame holds no news, and a vote of the same look over
         and over would make the keyframe's view look surer than it is. Tracks' looks
         age as on any frame, so the next keyframe looks again at those due (at most
-        ``max_looks`` of them): a label is never fixed once, it is re-examined at
-        keyframes, and a keyframe comes at least every ``still_frames`` frames.
+        ``still_looks`` of them at a timed keyframe, the oldest first): a label is never
+        fixed once, it is re-examined at keyframes, and a keyframe comes at least every
+        ``still_frames`` frames. The digits count as shown on this frame, for the display
+        hysteresis.
         """
         key = self._last
         dx, dy = shift
@@ -252,6 +254,8 @@ class MultiDigit(Recognizer):
                       "tracks": list(self.tracker.tracks), "boxes": [t.box.copy() for t in self.tracker.tracks]}
 
     def _analyse(self, frame: Frame, regions: list[Region]) -> list[Prediction]:
+        """Reuse, crop, name, vote and test ``regions`` (of the last segmented frame, whose
+        crops the segmenter still holds: ``frame`` is not read)."""
         self._pending = False
         self.last_candidates = len(regions)
         tracks = self.tracker.tracks
