@@ -10,7 +10,9 @@ fingers, clothing folds, printed text) is dropped by the segmenter's shape
 tests, by a calibrated confidence threshold on the voted label, and by a
 word test (a run of closely spaced symbols most of which are not confidently
 digits is printed text, and all of it goes); :mod:`vidrec.reading` turns the
-rest into the frame's ``text``.
+rest into the frame's ``text``. While the picture holds still, only keyframes are
+analysed and the frames between carry their digits, moved by the measured shift
+(:mod:`vidrec.gate`; ``--option multidigit.still_frames=0`` analyses every frame).
 """
 
 from __future__ import annotations
