@@ -51,7 +51,7 @@ class MultiDigit(Recognizer):
         self.line_text = option_number("line_text", line_text)
         self.wide_mark = option_number("wide_mark", wide_mark)
         self.swap_shape = option_number("swap_shape", swap_shape, 0)  # see :meth:`_restart_swapped`; 0: off
-        self.last_candidates = 0
+        self.last_candidates = self.last_looks = 0  # the last analysed frame's regions and fresh crops
         self._text_memo = None
         # keyframes: a frame showing the last analysed scene, at most shifted, carries its
         # results along instead of being analysed again, for up to ``still_frames`` frames
