@@ -494,3 +494,15 @@ def test_a_card_swapped_in_place_shows_the_new_digit_on_its_first_frame(model, o
     assert [t for t, _ in _run(rec, images)] == [old] * 8 + [new] * 4
     ((_, before),) = make_recognizers(["multidigit"], {"swap_shape": "0"})  # without: a blank frame
     assert [t for t, _ in _run(before, images)][8] == ""
+
+
+def test_a_look_that_disagrees_with_the_vote_is_not_carried_over(model):
+    """A 6 swapped for a 5 that the network still gives the 6 some of: no vote restart, so
+    the vote moves over several frames. Those frames are analysed (each adds the look again),
+    not carried: carrying the keyframe showed the old 6 for as long as the sheet held still."""
+    from vidrec.plugins import make_recognizers
+
+    ((_, rec),) = make_recognizers(["multidigit"], {})
+    texts = [t for t, _ in _run(rec, [_sheet("6")] * 8 + [_sheet("5")] * 16)]
+    assert texts[:8] == ["6"] * 8
+    assert "6" not in texts[8 + 3:] and texts[-8:] == ["5"] * 8, texts

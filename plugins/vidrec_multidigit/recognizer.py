@@ -324,6 +324,12 @@ class MultiDigit(Recognizer):
         preds = []
         backed = None
         for k, t in zip(keep, tracks):
+            if int(probs[k].argmax()) != t.label and probs[k].max() >= self.settle_confidence:
+                # this frame's look says another symbol than the vote: the vote is moving,
+                # and the frames after this one (each adding the look again) must be analysed
+                # until it has moved, not carry the old label (a 6 swapped for a 5 that the
+                # network still gives the 6 some of)
+                self._pending = True
             if k in fresh_set:
                 # stagger the next look by track id, so tracks born together are not all
                 # re-examined on the same frame (a frame-time spike)
