@@ -98,15 +98,11 @@ class MultiDigit(Recognizer):
                     self._still = shift
                     return []
                 if self.split_keyframes and last["settled"]:
-                    # a timed keyframe on a still, settled scene: segmented and cropped now,
-                    # named next frame (if that frame is still too); this frame carries the
-                    # last results. (A frame confirming an unsettled one is analysed at once: what
+                    # a timed keyframe on a still, settled scene: segmented now, classified
+                    # next frame (if that frame is still too); this frame carries the last
+                    # results. (A frame confirming an unsettled one is analysed at once: what
                     # was undecided there is due on this frame.)
-                    regions = self.segmenter.segment(frame)
-                    plan = self._plan(regions, timed=True)
-                    for d in plan[2]:  # its crops are made now, named next frame
-                        regions[d].crop = self.segmenter.crop_of(regions[d])
-                    self._split = (regions, plan)
+                    self._split = self.segmenter.segment(frame)
                     self._still = shift
                     self.gate.key()
                     self.split_count += 1
@@ -178,22 +174,7 @@ class MultiDigit(Recognizer):
             return self.DUE
         return None
 
-    def _plan(self, regions: list[Region], timed: bool = False):
-        """Which track each region joins, its 8x8 layout, and the regions looked at afresh
-        now or deferred: ``(match, sigs, fresh, deferred)`` (see :meth:`_plan_looks`)."""
-        tracks = self.tracker.tracks
-        match = self.tracker.match([r.box for r in regions]) if regions else {}
-        sigs, needs = [], []
-        for d, r in enumerate(regions):
-            sig = self._signature(r) if "_mask" in r.extra else None
-            sigs.append(sig)
-            t = tracks[match[d]] if d in match else None
-            why = self._need(t, r, sig)
-            if why is not None:
-                needs.append((why, t.memo["age"] if why != self.NEW else 0, d))
-        return (match, sigs) + self._plan_looks(needs, timed)
-
-    def _plan_looks(self, needs: list[tuple[int, int, int]], timed: bool = False) -> tuple[list[int], list[int]]:
+    def _plan_looks(self, needs: list[tuple[int, int, int]]) -> tuple[list[int], list[int]]:
         """Split the regions that want a look into those looked at now and those deferred.
 
         ``needs``: (why, frames since the track's last look, region index). A crop costs
@@ -216,7 +197,7 @@ class MultiDigit(Recognizer):
         if self.max_new_looks and len(new) > self.max_new_looks:
             new, later = new[: self.max_new_looks], new[self.max_new_looks:]
         cap = self.max_looks
-        if timed and self.still_looks:
+        if self._finish is not None and self.still_looks:
             # a timed keyframe of a still scene: the crops have hardly changed since the
             # tracks' last looks; a few of them (the oldest) are looked at again each time
             cap = min(cap, self.still_looks) if cap else self.still_looks
@@ -246,8 +227,8 @@ class MultiDigit(Recognizer):
         A still frame carries the keyframe's predictions instead (:meth:`_carry`)."""
         if self._finish is not None:
             # the regions segmented on the last frame, named now and moved to this frame
-            (split, plan), shift = self._finish
-            self._record(self._analyse(frame, split, plan))
+            split, shift = self._finish
+            self._record(self._analyse(frame, split))
             return self._carry(shift, counted=True)
         if self._still is not None:
             return self._carry(self._still)
@@ -272,15 +253,23 @@ class MultiDigit(Recognizer):
         self._last = {"age": 0, "settled": settled, "preds": preds, "text": self.text(preds),
                       "tracks": list(self.tracker.tracks), "boxes": [t.box.copy() for t in self.tracker.tracks]}
 
-    def _analyse(self, frame: Frame, regions: list[Region], plan=None) -> list[Prediction]:
+    def _analyse(self, frame: Frame, regions: list[Region]) -> list[Prediction]:
         """Reuse, crop, name, vote and test ``regions`` (of the last segmented frame, whose
-        crops the segmenter still holds: ``frame`` is not read); ``plan`` from :meth:`_plan`
-        when it was made (with the crops) on the frame the regions came from."""
+        crops the segmenter still holds: ``frame`` is not read)."""
         self._pending = False
         self.last_candidates = len(regions)
         tracks = self.tracker.tracks
-        match, sigs, fresh, deferred = plan or self._plan(regions)
+        match = self.tracker.match([r.box for r in regions]) if regions else {}
         probs = np.zeros((len(regions), len(self.classes)), np.float32)
+        sigs, needs = [], []
+        for d, r in enumerate(regions):
+            sig = self._signature(r) if "_mask" in r.extra else None
+            sigs.append(sig)
+            t = tracks[match[d]] if d in match else None
+            why = self._need(t, r, sig)
+            if why is not None:
+                needs.append((why, t.memo["age"] if why != self.NEW else 0, d))
+        fresh, deferred = self._plan_looks(needs)
         gone = set()  # deferred new symbols: not seen this frame
         for d in deferred:
             t = tracks[match[d]] if d in match else None
