@@ -60,8 +60,8 @@ class MultiDigit(Recognizer):
         self.gate = StillGate(pixel_diff=option_number("still_diff", still_diff, 0),
                               max_changed=int(option_number("still_share", still_share, 0))) if self.still_frames else None
         self.settle_confidence = option_number("settle_confidence", settle_confidence, 0, 1)
-        # a timed keyframe on a still, settled scene is segmented on one frame and classified
-        # on the next, so no frame pays for both
+        # a timed keyframe on a still, settled scene is spread over three frames (segment;
+        # plan and crop; name), so no frame pays for more than one of them
         self.split_keyframes = option_flag("split_keyframes", split_keyframes)
         # ... and looks again at no more than this many known tracks (0: max_looks)
         self.still_looks = int(option_number("still_looks", still_looks, 0, kind=int))
@@ -74,6 +74,7 @@ class MultiDigit(Recognizer):
             self.gate.reset()
         self._last = None  # the last analysed frame's results (what a still frame carries)
         self._still = None  # this frame's shift against the last analysed frame, when it is still
+        self._was_still = False  # this frame shows the last analysed frame's scene (see :meth:`_kept`)
         self._split = None  # regions segmented on this frame, to be classified on the next
         self._finish = None  # (regions segmented on the last frame, this frame's shift against it)
         self._shown = None  # (track, label) pairs the last analysed frame showed
@@ -86,10 +87,19 @@ class MultiDigit(Recognizer):
         self._still = self._finish = None
         if self.gate is not None:
             shift = self.gate.compare(frame.gray)
+            self._was_still = shift is not None
             split, self._split = self._split, None
             if split is not None:
-                if shift is not None:  # still: the last frame's regions are classified now
-                    self._finish = (split, shift)
+                if shift is not None:  # still: the split keyframe's next step
+                    regions, plan = split
+                    if plan is None:  # its looks planned and cropped now, named next frame
+                        plan = self._plan(regions, timed=True)
+                        for d in plan[2]:
+                            regions[d].crop = self.segmenter.crop_of(regions[d])
+                        self._split = (regions, plan)
+                        self._still = shift
+                        return []
+                    self._finish = (split, shift)  # named now (classify)
                     return []
                 # news: those regions are stale, this frame is analysed in full
             elif shift is not None and self._last is not None:
@@ -98,11 +108,12 @@ class MultiDigit(Recognizer):
                     self._still = shift
                     return []
                 if self.split_keyframes and last["settled"]:
-                    # a timed keyframe on a still, settled scene: segmented now, classified
-                    # next frame (if that frame is still too); this frame carries the last
-                    # results. (A frame confirming an unsettled one is analysed at once: what
+                    # a timed keyframe on a still, settled scene: segmented now, its looks
+                    # planned and cropped on the next frame, named on the one after (while
+                    # the scene holds still), so no frame pays for more than one of them;
+                    # these frames carry the last results. (A frame confirming an unsettled one is analysed at once: what
                     # was undecided there is due on this frame.)
-                    self._split = self.segmenter.segment(frame)
+                    self._split = (self.segmenter.segment(frame), None)
                     self._still = shift
                     self.gate.key()
                     self.split_count += 1
@@ -174,7 +185,22 @@ class MultiDigit(Recognizer):
             return self.DUE
         return None
 
-    def _plan_looks(self, needs: list[tuple[int, int, int]]) -> tuple[list[int], list[int]]:
+    def _plan(self, regions: list[Region], timed: bool = False):
+        """Which track each region joins, its 8x8 layout, and the regions looked at afresh
+        now or deferred: ``(match, sigs, fresh, deferred)`` (see :meth:`_plan_looks`)."""
+        tracks = self.tracker.tracks
+        match = self.tracker.match([r.box for r in regions]) if regions else {}
+        sigs, needs = [], []
+        for d, r in enumerate(regions):
+            sig = self._signature(r) if "_mask" in r.extra else None
+            sigs.append(sig)
+            t = tracks[match[d]] if d in match else None
+            why = self._need(t, r, sig)
+            if why is not None:
+                needs.append((why, t.memo["age"] if why != self.NEW else 0, d))
+        return (match, sigs) + self._plan_looks(needs, timed)
+
+    def _plan_looks(self, needs: list[tuple[int, int, int]], timed: bool = False) -> tuple[list[int], list[int]]:
         """Split the regions that want a look into those looked at now and those deferred.
 
         ``needs``: (why, frames since the track's last look, region index). A crop costs
@@ -197,7 +223,7 @@ class MultiDigit(Recognizer):
         if self.max_new_looks and len(new) > self.max_new_looks:
             new, later = new[: self.max_new_looks], new[self.max_new_looks:]
         cap = self.max_looks
-        if self._finish is not None and self.still_looks:
+        if timed and self.still_looks:
             # a timed keyframe of a still scene: the crops have hardly changed since the
             # tracks' last looks; a few of them (the oldest) are looked at again each time
             cap = min(cap, self.still_looks) if cap else self.still_looks
@@ -227,16 +253,39 @@ class MultiDigit(Recognizer):
         A still frame carries the keyframe's predictions instead (:meth:`_carry`)."""
         if self._finish is not None:
             # the regions segmented on the last frame, named now and moved to this frame
-            split, shift = self._finish
-            self._record(self._analyse(frame, split))
+            (split, plan), shift = self._finish
+            preds = self._analyse(frame, split, plan)
+            self._record(preds + self._kept(preds))
             return self._carry(shift, counted=True)
         if self._still is not None:
             return self._carry(self._still)
         preds = self._analyse(frame, regions)
         if self.gate is not None:
+            if self._was_still:
+                preds = preds + self._kept(preds)
             self.gate.key()
             self._record(preds)
         return preds
+
+    def _kept(self, preds: list[Prediction]) -> list[Prediction]:
+        """Digits shown before that this analysis of an unchanged scene did not find.
+
+        The gate saw nothing change since the last analysed frame, so a digit that
+        frame showed is still on the sheet: one the segmenter missed this time (a marginal
+        stroke in codec noise) stays shown from its track, for as long as the track
+        lives (``max_missed`` analyses). A digit covered, wiped or carried away changes
+        the picture, and such a frame is analysed without this.
+        """
+        ids = {p.track_id for p in preds}
+        before = {p.track_id for p in self._last["preds"]} if self._last is not None else set()
+        out = []
+        for t in self.tracker.tracks:
+            if (t.missed and t.id in before and t.id not in ids and t.shown_label is not None
+                    and t.memo is not None):
+                x, y, w, h = (int(round(v)) for v in t.box)
+                out.append(Prediction(label=self.classes[t.shown_label], confidence=t.confidence, track_id=t.id,
+                                      region=Region((x, y, w, h), crop=t.memo["crop"]), extra={"kept": True}))
+        return out
 
     def _record(self, preds: list[Prediction]) -> None:
         """Keep an analysed frame's results for the still frames after it.
@@ -253,23 +302,15 @@ class MultiDigit(Recognizer):
         self._last = {"age": 0, "settled": settled, "preds": preds, "text": self.text(preds),
                       "tracks": list(self.tracker.tracks), "boxes": [t.box.copy() for t in self.tracker.tracks]}
 
-    def _analyse(self, frame: Frame, regions: list[Region]) -> list[Prediction]:
+    def _analyse(self, frame: Frame, regions: list[Region], plan=None) -> list[Prediction]:
         """Reuse, crop, name, vote and test ``regions`` (of the last segmented frame, whose
-        crops the segmenter still holds: ``frame`` is not read)."""
+        crops the segmenter still holds: ``frame`` is not read); ``plan`` from :meth:`_plan`
+        when it was made (with the crops) on the frame the regions came from."""
         self._pending = False
         self.last_candidates = len(regions)
         tracks = self.tracker.tracks
-        match = self.tracker.match([r.box for r in regions]) if regions else {}
+        match, sigs, fresh, deferred = plan or self._plan(regions)
         probs = np.zeros((len(regions), len(self.classes)), np.float32)
-        sigs, needs = [], []
-        for d, r in enumerate(regions):
-            sig = self._signature(r) if "_mask" in r.extra else None
-            sigs.append(sig)
-            t = tracks[match[d]] if d in match else None
-            why = self._need(t, r, sig)
-            if why is not None:
-                needs.append((why, t.memo["age"] if why != self.NEW else 0, d))
-        fresh, deferred = self._plan_looks(needs)
         gone = set()  # deferred new symbols: not seen this frame
         for d in deferred:
             t = tracks[match[d]] if d in match else None
