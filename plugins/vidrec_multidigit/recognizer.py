@@ -75,8 +75,8 @@ class MultiDigit(Recognizer):
         self._last = None  # the last analysed frame's results (what a still frame carries)
         self._still = None  # this frame's shift against the last analysed frame, when it is still
         self._was_still = False  # this frame shows the last analysed frame's scene (see :meth:`_kept`)
-        self._split = None  # regions segmented on this frame, to be classified on the next
-        self._finish = None  # (regions segmented on the last frame, this frame's shift against it)
+        self._split = None  # (regions, plan or None) of a timed keyframe spread over the next frames
+        self._finish = None  # ((regions, plan), this frame's shift): the timed keyframe named now
         self._shown = None  # (track, label) pairs the last analysed frame showed
 
     def segment(self, frame: Frame, pre) -> list[Region]:
@@ -111,8 +111,8 @@ class MultiDigit(Recognizer):
                     # a timed keyframe on a still, settled scene: segmented now, its looks
                     # planned and cropped on the next frame, named on the one after (while
                     # the scene holds still), so no frame pays for more than one of them;
-                    # these frames carry the last results. (A frame confirming an unsettled one is analysed at once: what
-                    # was undecided there is due on this frame.)
+                    # these frames carry the last results. (A frame confirming an unsettled
+                    # one is analysed at once: what was undecided there is due on this frame.)
                     self._split = (self.segmenter.segment(frame), None)
                     self._still = shift
                     self.gate.key()
@@ -136,7 +136,7 @@ class MultiDigit(Recognizer):
         key["age"] += 1
         # ``counted``: the analysis just made (of the frame before, whose regions waited for this
         # one) already counted one shown frame for its digits; this frame is not a carried one
-        shown = set() if counted else key.setdefault("shown", {p.track_id for p in key["preds"]})
+        shown = () if counted else key["ids"]
         self.still_count += not counted
         for t, b in zip(key["tracks"], key["boxes"]):
             t.box = b + (dx, dy, 0.0, 0.0)
@@ -277,7 +277,7 @@ class MultiDigit(Recognizer):
         the picture, and such a frame is analysed without this.
         """
         ids = {p.track_id for p in preds}
-        before = {p.track_id for p in self._last["preds"]} if self._last is not None else set()
+        before = self._last["ids"] if self._last is not None else set()
         out = []
         for t in self.tracker.tracks:
             if (t.missed and t.id in before and t.id not in ids and t.shown_label is not None
@@ -299,7 +299,8 @@ class MultiDigit(Recognizer):
         shown = {(p.track_id, p.label) for p in preds}
         settled = not self._pending and shown == self._shown
         self._shown = shown
-        self._last = {"age": 0, "settled": settled, "preds": preds, "text": self.text(preds),
+        self._last = {"age": 0, "settled": settled, "preds": preds, "ids": {tid for tid, _ in shown},
+                      "text": self.text(preds),
                       "tracks": list(self.tracker.tracks), "boxes": [t.box.copy() for t in self.tracker.tracks]}
 
     def _analyse(self, frame: Frame, regions: list[Region], plan=None) -> list[Prediction]:
