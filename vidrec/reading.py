@@ -95,13 +95,9 @@ def read_text(boxes: Sequence[Box], labels: Sequence[str], space: float = 0.6) -
     return "\n".join(out)
 
 
-def words(boxes: Sequence[Box], space: float = 0.6) -> list[list[int]]:
-    """Runs of closely spaced symbols (numbers, or words of printed text), as index lists."""
-    return [w for line in line_words(boxes, space) for w in line]
-
-
 def line_words(boxes: Sequence[Box], space: float = 0.6) -> list[list[list[int]]]:
-    """The words of each line (top to bottom), each line's words left to right."""
+    """The words (runs of closely spaced symbols: numbers, or words of printed text) of each
+    line, as index lists: lines top to bottom, each line's words left to right."""
     out = []
     for line in chains(boxes):
         ws = [[line[0]]]

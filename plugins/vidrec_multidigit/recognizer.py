@@ -350,7 +350,8 @@ class MultiDigit(Recognizer):
             return []
         boxes = [r.box for r in regions]
         sure = probs.max(axis=1) >= self.min_confidence
-        drop = self._printed_text(boxes, sure)
+        lines = self._context_lines(boxes)  # read once, for the printed-text and number tests
+        drop = self._printed_text(boxes, sure, lines)
         # pieces cut from one touching run stand or fall together: if one of them is not
         # surely a digit, the run was letters or a scribble, not digits that touch
         runs: dict[int, list[int]] = {}
@@ -390,7 +391,7 @@ class MultiDigit(Recognizer):
                 # doubtful, but written inside a number whose other digits are sure: see
                 # :meth:`_within_numbers` (worked out once per frame, only when asked)
                 if backed is None:
-                    backed = self._within_numbers(boxes, sure, drop)
+                    backed = self._within_numbers(boxes, sure, drop, lines)
                 shown = bool(backed[k])
             if t.confidence < (self.keep_confidence if shown else self.min_confidence):
                 t.shown_label, t.shown_run = None, 0
@@ -426,7 +427,12 @@ class MultiDigit(Recognizer):
                 t.probs.clear()
                 t.disagree = 0
 
-    def _within_numbers(self, boxes: list, sure: np.ndarray, drop: np.ndarray) -> np.ndarray:
+    def _context_lines(self, boxes: list) -> list[list[list[int]]]:
+        """The words of each line of ``boxes`` and the marks the segmenter turned down after
+        them (:func:`vidrec.reading.line_words`): the context both word tests read."""
+        return reading.line_words(list(boxes) + list(getattr(self.segmenter, "rejected", [])), self.space)
+
+    def _within_numbers(self, boxes: list, sure: np.ndarray, drop: np.ndarray, lines=None) -> np.ndarray:
         """Which regions sit inside a number whose other digits are all surely digits.
 
         The mirror of :meth:`_printed_text`: a doubtful mark among letters is a
@@ -438,10 +444,11 @@ class MultiDigit(Recognizer):
         between two digits, a 1 with a flag half read as a 4, gets no such credit);
         a mark alone, or beside letters or other doubtful marks, is not.
         """
-        rejected = list(getattr(self.segmenter, "rejected", []))
         n = len(boxes)
         out = np.zeros(n, bool)
-        for w in reading.words(list(boxes) + rejected, self.space):
+        if lines is None:
+            lines = self._context_lines(boxes)
+        for w in (w for ws in lines for w in ws):
             if len(w) < 2 or any(k >= n or drop[k] for k in w):
                 continue
             doubtful = [k for k in w if not sure[k]]
@@ -449,7 +456,7 @@ class MultiDigit(Recognizer):
                 out[doubtful[0]] = True
         return out
 
-    def _printed_text(self, boxes: list, sure: np.ndarray) -> np.ndarray:
+    def _printed_text(self, boxes: list, sure: np.ndarray, lines=None) -> np.ndarray:
         """Which regions belong to a word that is mostly not digits (printed text, a logo).
 
         Words are runs of closely spaced marks, counting the symbol-sized marks the
@@ -471,7 +478,8 @@ class MultiDigit(Recognizer):
         weight = np.ones(len(allb))
         if self.wide_mark > 0:
             weight[n:] = [2.0 if b[2] > self.wide_mark * b[3] else 1.0 for b in rejected]
-        lines = reading.line_words(allb, self.space)
+        if lines is None:
+            lines = self._context_lines(boxes)
         printed = []  # per line, per word: judged a printed word
         for ws in lines:
             printed.append([])
