@@ -629,12 +629,9 @@ class Segmenter:
                 if cfg.min_edge > 0 and _edge_sharpness(b.small[by0:by0 + bh, bx0:bx0 + bw], piece,
                                                          peak * paper) < cfg.min_edge:
                     continue  # soft all round: the knots of a weave, a fold's shading, not ink
-                dark_level = paper * (1.0 - cfg.contrast_rel) - 4
                 ring = b.small[ry0:ry1, rx0:rx1]
-                dark = ring < dark_level
-                n_dark = int(np.count_nonzero(dark)) - int(np.count_nonzero(
-                    dark[by0 - ry0:by0 - ry0 + bh, bx0 - rx0:bx0 - rx0 + bw]))
-                dark_ring = max(0, n_dark - (tot - own_box)) / max(1, ring_area)
+                own = (slice(by0 - ry0, by0 - ry0 + bh), slice(bx0 - rx0, bx0 - rx0 + bw))
+                dark_ring = _dark_share(ring, paper * (1.0 - cfg.contrast_rel) - 4, own, tot - own_box, ring_area)
                 if dark_ring > cfg.max_dark_ring and cfg.max_ramp_resid > 0 and (
                         ramp is not None or _plane_misfit(b.background[ry0:ry1, rx0:rx1], paper)
                         <= 1.01 * cfg.max_ramp_resid):
@@ -644,10 +641,8 @@ class Segmenter:
                     # plane fits; the closed-form misfit above turns most of those away unfitted)
                     ramp = ramp or _ramp(b.background[ry0:ry1, rx0:rx1], paper)
                     if ramp[1] <= cfg.max_ramp_resid:
-                        dark = ring < ramp[0] * (1.0 - cfg.contrast_rel) - 4
-                        n_dark = int(np.count_nonzero(dark)) - int(np.count_nonzero(
-                            dark[by0 - ry0:by0 - ry0 + bh, bx0 - rx0:bx0 - rx0 + bw]))
-                        dark_ring = max(0, n_dark - (tot - own_box)) / max(1, ring_area)
+                        dark_ring = _dark_share(ring, ramp[0] * (1.0 - cfg.contrast_rel) - 4, own, tot - own_box,
+                                                ring_area)
                 if dark_ring > cfg.max_dark_ring:
                     continue
                 box = (int(round(fx)), int(round(fy)), max(1, int(round(fw))), max(1, int(round(fh))))
@@ -761,6 +756,14 @@ def _edge_sharpness(sub: np.ndarray, mask: np.ndarray, depth: float) -> float:
     if g.size == 0:
         return 0.0
     return float(np.partition(g, int(0.9 * (g.size - 1)))[int(0.9 * (g.size - 1))]) / 8.0 / depth
+
+
+def _dark_share(ring: np.ndarray, level, own: tuple[slice, slice], ring_ink: int, ring_area: int) -> float:
+    """The share of the ring round a symbol (its own box, ``own``, left out) darker than
+    ``level`` (a number, or the plane of a shadowed sheet per pixel) and not ink."""
+    dark = ring < level
+    n_dark = int(np.count_nonzero(dark)) - int(np.count_nonzero(dark[own]))
+    return max(0, n_dark - ring_ink) / max(1, ring_area)
 
 
 def _ramp(bg: np.ndarray, paper: float) -> tuple[np.ndarray, float]:
