@@ -35,6 +35,9 @@ import cv2
 import numpy as np
 
 
+_K3 = np.ones((3, 3), np.uint8)
+
+
 class StillGate:
     """``compare(gray) -> (dx, dy) or None``; ``key()`` makes the last compared frame the key.
 
@@ -50,18 +53,16 @@ class StillGate:
         self.window = window  # thumbnail pixels: about a symbol's size (36 px of a 640-px frame)
         self.max_shift = max_shift  # share of the frame's width: beyond it, what came in at the edge is news
         self.min_response = min_response  # phase correlation peak: below it the shift is a guess
-        self._k3 = np.ones((3, 3), np.uint8)
         self.reset()
 
     def reset(self) -> None:
-        self._key = None  # (thumbnail, its high-pass, the frame's shape) of the key
+        self._key = None  # (thumbnail, its high-pass, the frame's shape, frame px per thumbnail px) of the key
         self._last = None  # the same for the frame compared last
-        self._scale = 1.0
         self._hann = None
         self._shift = None  # the last still frame's shift against the key (thumbnail pixels)
         self.last_changed = 0  # the most changed pixels in one window, last comparison (for tuning)
 
-    def _thumb(self, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _thumb(self, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple, float]:
         t = gray
         scale = 1.0
         while t.shape[1] > self.thumb_width:
@@ -70,12 +71,12 @@ class StillGate:
         # the high-pass in uint8 around 128 (ink and paper edges are well inside +-127, and
         # saturating uint8 arithmetic gives the one-sided differences of _changed for free)
         hp = cv2.addWeighted(t, 1.0, cv2.blur(t, (7, 7)), -1.0, 128.0)
-        self._scale = scale
-        return t, hp
+        return t, hp, gray.shape, scale
 
     def compare(self, gray: np.ndarray) -> tuple[float, float] | None:
-        cur = self._thumb(gray) + (gray.shape,)
+        cur = self._thumb(gray)
         self._last = cur
+        scale = cur[3]
         key = self._key
         if key is None or key[2] != cur[2] or min(cur[0].shape) < 16:
             self._key = None  # no key, another size (a folder of photos), or too small to compare
@@ -88,7 +89,7 @@ class StillGate:
             found = self._changed(key[1], cur[1], *self._shift)
             if found <= self.max_changed:
                 self.last_changed = found
-                return self._shift[0] * self._scale, self._shift[1] * self._scale
+                return self._shift[0] * scale, self._shift[1] * scale
         h, w = cur[0].shape
         if self._hann is None or self._hann.shape != (h, w):
             self._hann = cv2.createHanningWindow((w, h), cv2.CV_32F)
@@ -100,7 +101,7 @@ class StillGate:
         if self.last_changed > self.max_changed:
             return None
         self._shift = (dx, dy)
-        return dx * self._scale, dy * self._scale
+        return dx * scale, dy * scale
 
     def _changed(self, key: np.ndarray, c: np.ndarray, dx: float, dy: float) -> int:
         """The most pixels of ``c`` within one window that the key, moved by (dx, dy), does not explain."""
@@ -113,7 +114,7 @@ class StillGate:
         # thumbnail pixel (a slight turn or tilt the shift does not model) is no change
         # (uint8 subtraction stops at 0: each term is how far a pixel lies above or below
         # that range)
-        k3 = self._k3
+        k3 = _K3
         diff = cv2.max(cv2.max(cv2.subtract(c, cv2.dilate(moved, k3)), cv2.subtract(cv2.erode(moved, k3), c)),
                        cv2.max(cv2.subtract(moved, cv2.dilate(c, k3)), cv2.subtract(cv2.erode(c, k3), moved)))
         inner = diff[m:h - m, m:w - m]
