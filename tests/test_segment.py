@@ -303,3 +303,12 @@ def test_closed_form_plane_misfit_never_exceeds_the_fitted_one():
         closed, fitted = _plane_misfit(bg, paper_level), _ramp(bg, paper_level)[1]
         assert closed <= 1.001 * fitted + 1e-9
         assert fitted <= 1.01 * closed + 1e-6  # the same fit, not just a bound
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 1, 3), (19, 300), (300, 1), (2, 2)])
+def test_a_frame_too_small_for_any_symbol_gives_none(shape):
+    """Smaller than min_height (or a single column): no symbol fits, nothing is found, no error
+    (a 1x1 picture once reached OpenCV, which took it for a scalar)."""
+    img = np.full(shape, 200, np.uint8)
+    seg = Segmenter()
+    assert seg.segment(img) == [] and seg.rejected == []

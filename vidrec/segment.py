@@ -455,6 +455,10 @@ class Segmenter:
         gray = _gray_of(frame)
         cfg = self.cfg
         H, W = gray.shape[:2]
+        if H < cfg.min_height or W < 2:
+            # no symbol fits in a frame this small (and OpenCV takes a 1x1 picture for a scalar)
+            self.rejected = []
+            return []
         b = binarised or self.binarise(gray)
         s = b.scale
         if b.labels is None:
