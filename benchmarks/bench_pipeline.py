@@ -71,7 +71,10 @@ def _frames_simple(n: int, seed: int) -> list[np.ndarray]:
 def make_clip(path: Path, frames: int, size: tuple[int, int], fps: float = 15.0) -> Path:
     base = _frames_generated(min(frames, 180))
     w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
-    assert w.isOpened(), f"cannot write {path}"
+    if not w.isOpened():
+        from vidrec.errors import VidrecError
+
+        raise VidrecError(f"cannot write {path}")
     for i in range(frames):
         f = base[i % len(base)]
         if (f.shape[1], f.shape[0]) != size:
@@ -157,8 +160,18 @@ def main() -> None:
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     if args.save_clip:
+        from vidrec.atomic import atomic_path
+        from vidrec.errors import VidrecError
+        from vidrec.sinks import check_video_suffix
+
         size = tuple(int(v) for v in args.size.lower().split("x"))
-        print(make_clip(Path(args.save_clip), args.frames, size))
+        try:
+            check_video_suffix(args.save_clip)
+            with atomic_path(args.save_clip) as tmp:  # never a half-written clip (Ctrl-C, full disk)
+                make_clip(tmp, args.frames, size)
+        except VidrecError as e:
+            sys.exit(f"error: {e}")
+        print(args.save_clip)
         return
     res = memory(args) if args.memory else speed(args)
     if args.json:
