@@ -90,3 +90,22 @@ def test_save_load_roundtrip_and_hostile_files(tmp_path):
         modelstore.load(tmp_path / "missing.safetensors")
     with pytest.raises(VidrecError, match="no model named"):
         modelstore.load("no-such-model")
+
+
+def test_for_inference_gives_the_same_outputs_and_saves_plain(tmp_path, mnist_ready):
+    """The channels-last layout the recognisers run: the committed models' outputs unchanged
+    on real digits, and a model saved from it loads with the weights it had."""
+    x, _ = datasets.load_tensors("mnist", False)  # normalised as the models' inputs are
+    for name in ("mnist", "greek"):
+        plain, info, _ = modelstore.load(name)
+        fast, _, _ = modelstore.load(name)
+        fast = nets.for_inference(fast)
+        convs = [p for p in fast.parameters() if p.dim() == 4]
+        assert convs and all(p.is_contiguous(memory_format=torch.channels_last) for p in convs)
+        assert not fast.training
+        with torch.inference_mode():
+            assert torch.allclose(fast(x[:64]), plain(x[:64]), atol=1e-5)
+    path = modelstore.save(fast, info, tmp_path / "g.safetensors")
+    again, _, _ = modelstore.load(path)
+    for (k, a), (_, b) in zip(fast.state_dict().items(), again.state_dict().items()):
+        assert torch.allclose(a, b, rtol=0, atol=0, equal_nan=True), k  # (an unset threshold is NaN)

@@ -40,6 +40,19 @@ class SeedNet(nn.Module):
 ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {"seednet": SeedNet}
 
 
+def for_inference(model: nn.Module) -> nn.Module:
+    """``model`` in eval mode with its weights laid out channels-last, for forward passes on crops.
+
+    Why: with the default (NCHW) layout the max-pool after the first convolution
+    takes PyTorch's generic, unvectorised path, and it was half of a 14-crop
+    forward pass on the CPU (0.63 ms); channels-last the whole pass takes 0.31 ms
+    (one thread) and gives the same outputs (equal to the last bit on the committed
+    digit and Greek models). Saving is unaffected: :func:`vidrec.modelstore.save`
+    writes contiguous copies.
+    """
+    return model.eval().to(memory_format=torch.channels_last)
+
+
 def register_architecture(name: str, factory: Callable[..., nn.Module]) -> None:
     ARCHITECTURES[name] = factory
 

@@ -84,7 +84,10 @@ def predict_paths(
     from vidrec import modelstore
     from vidrec.crop import to_model_input
 
+    from vidrec.nets import for_inference
+
     net, info, _ = model if isinstance(model, tuple) else modelstore.load(model)
+    net = for_inference(net)
     classes = list(info.classes)
 
     def flush(batch: list[tuple[Path, np.ndarray]]) -> Iterator[dict]:

@@ -8,6 +8,7 @@ import torch
 from vidrec import draw
 from vidrec.crop import to_model_input
 from vidrec.modelstore import load
+from vidrec.nets import for_inference
 from vidrec.recognizer import Recognizer, option_number
 from vidrec.segment import Segmenter, check_options
 from vidrec.tracking import Tracker
@@ -35,7 +36,7 @@ class GreekLetters(Recognizer):
         import vidrec.transfer  # noqa: F401  (registers the greeknet architecture)
 
         self.model, self.info, _ = load(model)
-        self.model.eval()
+        self.model = for_inference(self.model)
         self.classes = list(self.info.classes)
         self.min_confidence = option_number("min_confidence", DEFAULT_MIN_CONFIDENCE if min_confidence is None
                                             else min_confidence, 0, 1)

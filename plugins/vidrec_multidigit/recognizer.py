@@ -11,6 +11,7 @@ from vidrec import draw, reading
 from vidrec.crop import to_model_input
 from vidrec.gate import StillGate
 from vidrec.modelstore import load
+from vidrec.nets import for_inference
 from vidrec.recognizer import Recognizer, option_flag, option_number
 from vidrec.threads import torch_threads
 from vidrec.segment import Segmenter, check_options
@@ -31,7 +32,7 @@ class MultiDigit(Recognizer):
         from vidrec_multidigit import DEFAULT_KEEP_CONFIDENCE, DEFAULT_MIN_CONFIDENCE
 
         self.model, self.info, _ = load(model)
-        self.model.eval()
+        self.model = for_inference(self.model)
         self.classes = list(self.info.classes)
         self.min_confidence = option_number("min_confidence", DEFAULT_MIN_CONFIDENCE if min_confidence is None
                                             else min_confidence, 0, 1)

@@ -10,6 +10,7 @@ from vidrec import draw
 from vidrec.crop import to_model_input
 from vidrec.errors import VidrecError
 from vidrec.modelstore import load
+from vidrec.nets import for_inference
 from vidrec.recognizer import Recognizer, option_number
 from vidrec.threads import torch_threads
 from vidrec.segment import Segmenter
@@ -25,7 +26,7 @@ class SingleDigit(Recognizer):
         from vidrec_singledigit import DEFAULT_MIN_CONFIDENCE
 
         self.model, self.info, _ = load(model)
-        self.model.eval()
+        self.model = for_inference(self.model)
         self.classes = list(self.info.classes)
         self.min_confidence = option_number("min_confidence", DEFAULT_MIN_CONFIDENCE if min_confidence is None
                                    else min_confidence, 0, 1)
