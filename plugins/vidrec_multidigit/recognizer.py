@@ -146,14 +146,20 @@ class MultiDigit(Recognizer):
             if t.id in shown:
                 t.shown_run += 1  # shown on this frame too: the display hysteresis counts it
         ix, iy = int(round(dx)), int(round(dy))
-        preds = []
-        for p in key["preds"]:
-            x, y, w, h = p.region.box
-            preds.append(Prediction(label=p.label, confidence=p.confidence, track_id=p.track_id, extra=p.extra,
-                                    region=Region((x + ix, y + iy, w, h), crop=p.region.crop, extra=p.region.extra)))
-        # the reading of shifted boxes is the keyframe's
-        self._text_memo = ([(p.region.box, p.label) for p in preds], key["text"])
-        return preds
+        moved = key.get("moved")
+        if moved is None or moved[0] != (ix, iy):
+            # (a still sheet keeps its shift for many frames: the moved predictions are made
+            # once per shift, not once per frame)
+            preds = []
+            for p in key["preds"]:
+                x, y, w, h = p.region.box
+                preds.append(Prediction(label=p.label, confidence=p.confidence, track_id=p.track_id, extra=p.extra,
+                                        region=Region((x + ix, y + iy, w, h), crop=p.region.crop,
+                                                      extra=p.region.extra)))
+            # the reading of shifted boxes is the keyframe's
+            moved = key["moved"] = ((ix, iy), preds, ([(p.region.box, p.label) for p in preds], key["text"]))
+        self._text_memo = moved[2]
+        return list(moved[1])
 
     # -- reuse across frames ---------------------------------------------------------
     @staticmethod
