@@ -548,3 +548,19 @@ def test_a_digit_the_segmenter_misses_in_an_unchanged_scene_stays_shown(model):
             assert rec.text(preds) == "2718", k
     assert rec.keyframes >= 3  # a keyframe analysed the faint 7's scene...
     assert [p.label for p in preds if p.extra.get("kept")] == ["7"]  # ...and kept the 7 it missed
+
+
+def test_the_warm_up_runs_the_whole_path_and_leaves_nothing_behind(model):
+    """A recogniser runs two synthetic frames when it is made (first-use costs paid there, not on
+    a video's first frame): they must reach the crops and the network, and leave no track, count
+    or carried result behind."""
+    from vidrec.plugins import make_recognizers
+
+    ((_, rec),) = make_recognizers(["multidigit"], {})
+    assert rec.tracker.tracks == [] and rec._last is None and rec.gate._key is None
+    assert (rec.keyframes, rec.still_count, rec.split_count, rec.last_looks) == (0, 0, 0, 0)
+    sizes = []
+    rec.model.register_forward_hook(lambda m, i, o: sizes.append(i[0].shape[0]))
+    rec._warm_up()
+    assert sizes and sizes[0] >= 10, sizes  # its printed digits segmented, cropped and named at once
+    assert rec.tracker.tracks  # (what reset() then forgets)

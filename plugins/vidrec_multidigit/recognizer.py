@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from vidrec import draw, reading
-from vidrec.crop import to_model_input
+from vidrec.crop import median, to_model_input
 from vidrec.gate import StillGate
 from vidrec.modelstore import load
 from vidrec.nets import for_inference
@@ -66,8 +66,28 @@ class MultiDigit(Recognizer):
         self.split_keyframes = option_flag("split_keyframes", split_keyframes)
         # ... and looks again at no more than this many known tracks (0: max_looks)
         self.still_looks = int(option_number("still_looks", still_looks, 0, kind=int))
-        self.keyframes = self.still_count = self.split_count = 0  # analysed, carried, split frames
         self.reset()
+        self.keyframes = 0
+        self._warm_up()
+        self.keyframes = self.still_count = self.split_count = 0  # analysed, carried, split frames
+        self.last_candidates = self.last_looks = 0
+        self.reset()
+
+    def _warm_up(self) -> None:
+        """Two synthetic frames through the whole path, then forgotten (:meth:`reset`).
+
+        Why: much of the path costs more the first time it runs in a process
+        (PyTorch sets up its convolutions, OpenCV its functions, numpy imports
+        what a first call needs, the crop's cached operators are built): a video's
+        first frame took 13-14 ms instead of 7, its second 12 instead of 5. Paid
+        here, once, those costs no longer land on the frames a user waits for.
+        """
+        gray = np.full((480, 640), 200, np.uint8)
+        for row, digits in enumerate(("0123456789", "4712 3856")):
+            cv2.putText(gray, digits, (40, 150 + 120 * row), cv2.FONT_HERSHEY_SIMPLEX, 1.6, 40, 4, cv2.LINE_AA)
+        frame = Frame(0, 0.0, cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR), gray)
+        for _ in range(2):
+            self.text(self.classify(frame, self.segment(frame, None), None))
 
     def reset(self) -> None:
         self.tracker.reset()
@@ -521,7 +541,7 @@ class MultiDigit(Recognizer):
                                 continue
                             a, b = (ws[j][-1], w[0]) if j < i else (w[-1], ws[j][0])
                             gap = allb[b][0] - (allb[a][0] + allb[a][2])
-                            ratio = float(np.median(heights[w]) / np.median(heights[ws[j]]))
+                            ratio = float(median(heights[w]) / median(heights[ws[j]]))
                             if gap <= self.line_text * 0.5 * (heights[a] + heights[b]) and 0.7 <= ratio <= 1.43:
                                 pr[i] = changed = True
                                 break
