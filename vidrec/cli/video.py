@@ -268,6 +268,7 @@ def bench_cmd(
         t.add_row("ratio pipeline+encode / decode+encode-only", f"{result['out_ratio']:.3f}")
     t.add_row("frame latency p50 ms", f"{result['frame_ms']['p50']:.2f}")
     t.add_row("frame latency p99 ms", f"{result['frame_ms']['p99']:.2f}")
+    t.add_row("frame latency max ms", f"{result['frame_ms']['max']:.2f}")
     for k, v in result["stages"].items():
         if "." in k and len(result["plugins"]) == 1:
             continue  # one recogniser: its rows would repeat the totals
@@ -275,6 +276,11 @@ def bench_cmd(
     t.add_row("failures", str(result["failures"]))
     t.add_row("peak RSS MB", f"{result['peak_rss_mb']:.0f}")
     stdout.print(t)
+    if result["frames"] < 100:
+        # a percentile of a few dozen values is one of the slowest of them, whatever the run
+        stdout.print(f"note: p99 of {result['frames']} frames is in effect the slowest frame or two (a "
+                     "scene's first frame, where every symbol is new, is the slowest); measure on 100 frames "
+                     "or more for a p99 that says how often a frame is slow")
 
 
 @app.command("plugins")
