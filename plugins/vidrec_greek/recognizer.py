@@ -44,7 +44,8 @@ class GreekLetters(Recognizer):
         # Letters are wider than digits (an alpha is often 1.5-2x as wide as tall) and are
         # written apart, not touching: do not split wide marks as the digit default does.
         self.segmenter = Segmenter(**{**SEGMENTER_DEFAULTS, **seg_options})
-        self.tracker = Tracker(history=int(option_number("history", history)), max_missed=int(option_number("max_missed", max_missed)))
+        self.tracker = Tracker(history=option_number("history", history, 1, kind=int),
+                               max_missed=option_number("max_missed", max_missed, 0, kind=int))
         self.font = _greek_font() if str(glyphs).lower() not in ("no", "false", "0") else None
         self._label_cache: dict[tuple, np.ndarray] = {}
 

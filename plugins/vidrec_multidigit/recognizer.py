@@ -40,13 +40,14 @@ class MultiDigit(Recognizer):
             "keep_confidence", DEFAULT_KEEP_CONFIDENCE if keep_confidence is None else keep_confidence))
         check_options(self, seg_options)
         self.segmenter = Segmenter(make_crops=False, **seg_options)
-        self.reclassify_every = max(1, int(option_number("reclassify_every", reclassify_every)))
+        self.reclassify_every = option_number("reclassify_every", reclassify_every, 1, kind=int)
         # at most this many crops per frame, new symbols first (0: no cap), so no frame pays
         # for every track at once (a sheet moving): see :meth:`_plan_looks`
-        self.max_looks = max(0, int(option_number("max_looks", max_looks)))
+        self.max_looks = option_number("max_looks", max_looks, 0, kind=int)
         # and at most this many new symbols (0: no cap); the rest are found again next frame
-        self.max_new_looks = max(0, int(option_number("max_new_looks", max_new_looks)))
-        self.tracker = Tracker(history=int(option_number("history", history)), max_missed=int(option_number("max_missed", max_missed)))
+        self.max_new_looks = option_number("max_new_looks", max_new_looks, 0, kind=int)
+        self.tracker = Tracker(history=option_number("history", history, 1, kind=int),
+                               max_missed=option_number("max_missed", max_missed, 0, kind=int))
         self.space = option_number("space", space)
         self.word_reject = option_number("word_reject", word_reject)
         self.line_text = option_number("line_text", line_text)
