@@ -561,11 +561,14 @@ def test_the_warm_up_runs_the_whole_path_and_leaves_nothing_behind(model):
     or carried result behind."""
     from vidrec.plugins import make_recognizers
 
+    def clean(rec):
+        assert rec.tracker.tracks == [] and rec._last is None and rec.gate._key is None
+        assert (rec.keyframes, rec.still_count, rec.split_count, rec.last_looks) == (0, 0, 0, 0)
+
     ((_, rec),) = make_recognizers(["multidigit"], {})
-    assert rec.tracker.tracks == [] and rec._last is None and rec.gate._key is None
-    assert (rec.keyframes, rec.still_count, rec.split_count, rec.last_looks) == (0, 0, 0, 0)
+    clean(rec)
     sizes = []
     rec.model.register_forward_hook(lambda m, i, o: sizes.append(i[0].shape[0]))
     rec._warm_up()
     assert sizes and sizes[0] >= 10, sizes  # its printed digits segmented, cropped and named at once
-    assert rec.tracker.tracks  # (what reset() then forgets)
+    clean(rec)

@@ -68,11 +68,7 @@ class MultiDigit(Recognizer):
         # ... and looks again at no more than this many known tracks (0: max_looks)
         self.still_looks = int(option_number("still_looks", still_looks, 0, kind=int))
         self.reset()
-        self.keyframes = 0
         self._warm_up()
-        self.keyframes = self.still_count = self.split_count = 0  # analysed, carried, split frames
-        self.last_candidates = self.last_looks = 0
-        self.reset()
 
     def _warm_up(self) -> None:
         """Two synthetic frames through the whole path, then forgotten (:meth:`reset`).
@@ -87,8 +83,12 @@ class MultiDigit(Recognizer):
         for row, digits in enumerate(("0123456789", "4712 3856")):
             cv2.putText(gray, digits, (40, 150 + 120 * row), cv2.FONT_HERSHEY_SIMPLEX, 1.6, 40, 4, cv2.LINE_AA)
         frame = Frame(0, 0.0, cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR), gray)
+        self.keyframes = self.still_count = self.split_count = 0
         for _ in range(2):
             self.text(self.classify(frame, self.segment(frame, None), None))
+        self.keyframes = self.still_count = self.split_count = 0  # analysed, carried, split frames
+        self.last_candidates = self.last_looks = 0
+        self.reset()
 
     def reset(self) -> None:
         self.tracker.reset()
