@@ -15,6 +15,8 @@ the end of one row lower than the start of the next, and bands would mix them.
 
 from __future__ import annotations
 
+import math
+from statistics import median
 from typing import Sequence
 
 Box = tuple[float, float, float, float]
@@ -109,3 +111,27 @@ def line_words(boxes: Sequence[Box], space: float = 0.6) -> list[list[list[int]]
             ws[-1].append(b)
         out.append(ws)
     return out
+
+
+def line_angle(boxes: Sequence[Box], min_symbols: int = 3) -> float | None:
+    """How far the lines of ``boxes`` are turned, in degrees (positive: falling to the right,
+    as a sheet turned clockwise shows them), or None when no line holds ``min_symbols``.
+
+    Each line of at least ``min_symbols`` symbols (:func:`chains`) is fitted by least
+    squares through its centres; the median over those lines is the sheet's turn
+    (a handwritten line's own drift and a stray mark chained in move one line, not
+    the median of several).
+    """
+    angles = []
+    for line in chains(boxes):
+        if len(line) < min_symbols:
+            continue
+        xs = [boxes[k][0] + boxes[k][2] / 2 for k in line]
+        ys = [boxes[k][1] + boxes[k][3] / 2 for k in line]
+        mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+        sxx = sum((x - mx) ** 2 for x in xs)
+        if sxx <= 0:
+            continue
+        slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx
+        angles.append(math.degrees(math.atan(slope)))
+    return float(median(angles)) if angles else None

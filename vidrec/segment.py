@@ -177,6 +177,9 @@ class Segmenter:
         self.rejected: list[tuple[int, int, int, int]] = []
         self._last = None
         self._luts = None
+        # degrees to turn each crop's strokes by before normalising (a sheet held turned:
+        # the network knows upright digits); the caller sets it per frame, 0: as they are
+        self.deskew = 0.0
 
     def _kernel(self, k: int, rect_only: bool = True) -> np.ndarray:
         kern = self._kernels.get(k)
@@ -763,10 +766,26 @@ class Segmenter:
         m = max(2, int(0.15 * max(w, h)))
         stroke = cv2.copyMakeBorder(stroke, m, m, m, m, cv2.BORDER_CONSTANT, value=0)
         g = cv2.copyMakeBorder(g, m, m, m, m, cv2.BORDER_REPLICATE)
+        if self.deskew:
+            stroke = _turn(stroke * 255, self.deskew)
+            return normalize_crop(g, mask=stroke)  # (the image is not read when a mask is given)
         return normalize_crop(g, mask=stroke * 255)
 
 
 _K3 = np.ones((3, 3), np.uint8)
+
+
+def _turn(mask: np.ndarray, degrees: float) -> np.ndarray:
+    """A 0/255 mask turned by ``degrees`` (counter-clockwise as shown) about its centre, on a
+    canvas large enough that no stroke is cut off."""
+    h, w = mask.shape
+    rot = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    c, s = abs(rot[0, 0]), abs(rot[0, 1])
+    nw, nh = int(np.ceil(h * s + w * c)) + 2, int(np.ceil(h * c + w * s)) + 2
+    rot[0, 2] += nw / 2 - w / 2
+    rot[1, 2] += nh / 2 - h / 2
+    out = cv2.warpAffine(mask, rot, (nw, nh), flags=cv2.INTER_LINEAR, borderValue=0)
+    return cv2.threshold(out, 127, 255, cv2.THRESH_BINARY)[1]
 
 
 def _hole_columns(sub: np.ndarray) -> int:
