@@ -80,6 +80,21 @@ def test_line_angle_of_turned_lines_and_of_too_short_ones():
     assert line_angle(row(100, 15, 2) + row(250, 15, 2)) is None  # no line of three
 
 
+def test_reading_a_turned_sheet_keeps_a_number_after_a_wide_gap_in_its_line():
+    """Lines turned 16 degrees: the first digit, 2.5 heights before the next, lies too far below
+    a level line's reach; the lines' own turn (read off the long lines) brings it back in."""
+    import math
+
+    from vidrec.reading import chains
+
+    t = math.tan(math.radians(16))
+    boxes = [(x, 100 + x * t, 30, 40) for x in (40, 160, 200, 240, 330)]
+    boxes += [(x, 220 + x * t, 30, 40) for x in (40, 80, 120, 210, 250, 290)]
+    labels = list("04543") + list("765908")
+    assert read_text(boxes, labels) == "0 454 3\n765 908"
+    assert [0] in chains(boxes)  # (a level start alone splits it off)
+
+
 def test_reading_nothing():
     assert read_text([], []) == ""
 

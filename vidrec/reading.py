@@ -22,12 +22,13 @@ from typing import Sequence
 Box = tuple[float, float, float, float]
 
 
-def chains(boxes: Sequence[Box], max_gap: float = 6.0, max_dy: float = 0.55) -> list[list[int]]:
+def chains(boxes: Sequence[Box], max_gap: float = 6.0, max_dy: float = 0.55, slope0: float = 0.0) -> list[list[int]]:
     """Indices of ``boxes`` grouped into lines (top to bottom), each left to right.
 
     A symbol's successor is the nearest box to its right whose centre lies within
     ``max_dy`` heights of the line's running direction and whose gap is at most
     ``max_gap`` heights; a box is claimed by at most one predecessor (the closest).
+    ``slope0`` is the direction a line starts with (dy/dx; 0: level).
     """
     n = len(boxes)
     if n == 0:
@@ -37,7 +38,7 @@ def chains(boxes: Sequence[Box], max_gap: float = 6.0, max_dy: float = 0.55) -> 
     order = sorted(range(n), key=lambda i: cx[i])
     succ: dict[int, tuple[float, int]] = {}
     pred: dict[int, tuple[float, int]] = {}
-    slope = {i: 0.0 for i in range(n)}
+    slope = {i: slope0 for i in range(n)}
     for i in order:  # left to right, so a chain's slope is known before it is extended
         xi, yi, wi, hi = boxes[i]
         best = None
@@ -81,10 +82,21 @@ def chains(boxes: Sequence[Box], max_gap: float = 6.0, max_dy: float = 0.55) -> 
     return lines
 
 
+def lines(boxes: Sequence[Box], turn: float = 5.0) -> list[list[int]]:
+    """:func:`chains`, found again starting in the lines' own direction when they are turned
+    by ``turn`` degrees or more (a sheet held turned: the first link of a line, across a
+    wide gap, would otherwise fall outside a level start's reach and split the line)."""
+    found = chains(boxes)
+    angle = _angle(found, boxes)
+    if angle is not None and abs(angle) >= turn:
+        found = chains(boxes, slope0=math.tan(math.radians(angle)))
+    return found
+
+
 def read_text(boxes: Sequence[Box], labels: Sequence[str], space: float = 0.6) -> str:
     """The text the symbols read: lines joined by "\\n", a space between far-apart symbols."""
     out = []
-    for line in chains(boxes):
+    for line in lines(boxes):
         s = labels[line[0]]
         for a, b in zip(line, line[1:]):
             xa, _, wa, ha = boxes[a]
@@ -101,7 +113,7 @@ def line_words(boxes: Sequence[Box], space: float = 0.6) -> list[list[list[int]]
     """The words (runs of closely spaced symbols: numbers, or words of printed text) of each
     line, as index lists: lines top to bottom, each line's words left to right."""
     out = []
-    for line in chains(boxes):
+    for line in lines(boxes):
         ws = [[line[0]]]
         for a, b in zip(line, line[1:]):
             xa, _, wa, ha = boxes[a]
@@ -122,8 +134,12 @@ def line_angle(boxes: Sequence[Box], min_symbols: int = 3) -> float | None:
     (a handwritten line's own drift and a stray mark chained in move one line, not
     the median of several).
     """
+    return _angle(chains(boxes), boxes, min_symbols)
+
+
+def _angle(found: list[list[int]], boxes: Sequence[Box], min_symbols: int = 3) -> float | None:
     angles = []
-    for line in chains(boxes):
+    for line in found:
         if len(line) < min_symbols:
             continue
         xs = [boxes[k][0] + boxes[k][2] / 2 for k in line]
