@@ -59,6 +59,21 @@ def test_sheet_truth_reads_rows_and_numbers(mnist_ready, tmp_path):
         assert 0 <= x and 0 <= y and x + w <= 640 and y + h <= 480 and 15 < h < 120
 
 
+def test_a_turned_sheet_is_the_same_sheet_turned(mnist_ready, tmp_path):
+    """``--turn``: the same sheet (same seed, same digits, same text), its lines turned by the
+    given degrees more; 0 leaves the clip as before."""
+    from vidrec.reading import line_angle
+
+    recordings.make_recordings(tmp_path / "a", names=["sheet_still"], reader=None, seed=3)
+    recordings.make_recordings(tmp_path / "b", names=["sheet_still"], reader=None, seed=3, turn=15)
+    a, b = (json.loads((tmp_path / d / "sheet_still.json").read_text()) for d in "ab")
+    assert "turn" not in a and b["turn"] == 15 and b["command"].endswith("--turn 15")
+    ta, tb = a["truth"][0], b["truth"][0]
+    assert ta["text"] == tb["text"]
+    turned = line_angle([d["box"] for d in tb["digits"]]) - line_angle([d["box"] for d in ta["digits"]])
+    assert 12 < turned < 18, turned
+
+
 def test_reading_text_of_visible_digits():
     P = recordings.Placed
     pts = np.zeros((1, 2), np.float32)

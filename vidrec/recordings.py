@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -506,8 +506,9 @@ def _wobble(rng: np.random.Generator, n: int, amp: float) -> np.ndarray:
 
 
 def render_clip(rng: np.random.Generator, sheet: Sheet | None, poses: list[Pose | None],
-                scene_fn, thumbs: list[int], camera_kw: dict, extra_fn=None):
-    """Frames and per-frame ground truth for a sheet moving through ``poses``."""
+                scene_fn, thumbs: list[int], camera_kw: dict, extra_fn=None, turn: float = 0.0):
+    """Frames and per-frame ground truth for a sheet moving through ``poses`` (each turned a
+    further ``turn`` degrees: a sheet held at a slant)."""
     scene = scene_fn(rng)
     light = light_field(rng)
     frames, truth = [], []
@@ -517,6 +518,8 @@ def render_clip(rng: np.random.Generator, sheet: Sheet | None, poses: list[Pose 
         digits = []
         text = ""
         if sheet is not None and pose is not None:
+            if turn:
+                pose = replace(pose, angle=pose.angle + turn)
             Hm = sheet_homography(sheet.image.shape[1], sheet.image.shape[0], pose.cx, pose.cy,
                                   pose.scale, pose.angle, pose.tilt)
             trng = np.random.default_rng(1234)  # the same thumb in every frame
@@ -591,7 +594,7 @@ def _camera_kw(rng):
 
 
 # --- the clips ----------------------------------------------------------------------
-def clip_single(rng, glyphs: list[Glyph], n_frames: int = 40):
+def clip_single(rng, glyphs: list[Glyph], n_frames: int = 40, turn: float = 0.0):
     """One digit on a small card held in the central box, with hand wobble; then a second card."""
     frames_all, truth_all = [], []
     half = n_frames // 2
@@ -603,7 +606,7 @@ def clip_single(rng, glyphs: list[Glyph], n_frames: int = 40):
         base = Pose(W / 2 + rng.uniform(-15, 15), H / 2 + rng.uniform(-10, 10), rng.uniform(0.95, 1.15),
                     rng.uniform(-8, 8), (rng.uniform(-0.15, 0.15), rng.uniform(-0.15, 0.15)))
         poses = [Pose(base.cx + w[0], base.cy + w[1], base.scale, base.angle + w[2], base.tilt) for w in wob]
-        fr, tr = render_clip(rng, sheet, poses, clutter, [0], _camera_kw(rng))
+        fr, tr = render_clip(rng, sheet, poses, clutter, [0], _camera_kw(rng), turn=turn)
         for t in tr:
             t["frame"] += len(frames_all)
             for d in t["digits"]:
@@ -631,7 +634,7 @@ def _sheet_rows(rng, n_digits: int) -> list[list[int]]:
     return rows
 
 
-def clip_sheet_still(rng, glyphs: list[Glyph], n_frames: int = 45, n_digits: int = 14):
+def clip_sheet_still(rng, glyphs: list[Glyph], n_frames: int = 45, n_digits: int = 14, turn: float = 0.0):
     sheet = make_sheet(rng, glyphs, _sheet_rows(rng, n_digits), rng.uniform(36, 46))
     sw, sh = sheet.image.shape[1], sheet.image.shape[0]
     scale = min(0.85 * W / sw, 0.8 * H / sh, 1.15)
@@ -639,10 +642,10 @@ def clip_sheet_still(rng, glyphs: list[Glyph], n_frames: int = 45, n_digits: int
                 (rng.uniform(-0.2, 0.2), rng.uniform(-0.15, 0.15)))
     wob = _wobble(rng, n_frames, 2.0)
     poses = [Pose(base.cx + w[0], base.cy + w[1], base.scale, base.angle + w[2], base.tilt) for w in wob]
-    return render_clip(rng, sheet, poses, clutter, [0, 1], _camera_kw(rng))
+    return render_clip(rng, sheet, poses, clutter, [0, 1], _camera_kw(rng), turn=turn)
 
 
-def clip_sheet_moving(rng, glyphs: list[Glyph], n_frames: int = 54, n_digits: int = 12):
+def clip_sheet_moving(rng, glyphs: list[Glyph], n_frames: int = 54, n_digits: int = 12, turn: float = 0.0):
     """The sheet comes in from the left, turns and tilts, then leaves to the right."""
     sheet = make_sheet(rng, glyphs, _sheet_rows(rng, n_digits), rng.uniform(34, 44))
     sw, sh = sheet.image.shape[1], sheet.image.shape[0]
@@ -662,10 +665,10 @@ def clip_sheet_moving(rng, glyphs: list[Glyph], n_frames: int = 54, n_digits: in
         ang = 8 * math.sin(t * math.pi * 1.5)
         s = scale * (0.9 + 0.15 * math.sin(t * math.pi))
         poses.append(Pose(x + wob[i, 0], y + wob[i, 1], s, ang + wob[i, 2], (0.15 * math.sin(t * 3), 0.1)))
-    return render_clip(rng, sheet, poses, clutter, [0], _camera_kw(rng))
+    return render_clip(rng, sheet, poses, clutter, [0], _camera_kw(rng), turn=turn)
 
 
-def clip_empty(rng, glyphs: list[Glyph], n_frames: int = 60):
+def clip_empty(rng, glyphs: list[Glyph], n_frames: int = 60, turn: float = 0.0):
     """No digits anywhere: blank paper, clutter, a face, clothing folds, printed text."""
     per = n_frames // 5
     frames, truth = [], []
@@ -679,21 +682,21 @@ def clip_empty(rng, glyphs: list[Glyph], n_frames: int = 60):
     wob = _wobble(rng, per, 2.5)
     blank = Sheet(paper(rng, 420, 300), [], [(42, 300), (378, 300)])
     poses = [Pose(W / 2 + w[0], H / 2 + w[1], 1.1, 4 + w[2], (0.1, 0.1)) for w in wob]
-    add(*render_clip(rng, blank, poses, clutter, [0, 1], _camera_kw(rng)))
-    add(*render_clip(rng, None, [None] * per, clutter, [], _camera_kw(rng)))
+    add(*render_clip(rng, blank, poses, clutter, [0, 1], _camera_kw(rng), turn=turn))
+    add(*render_clip(rng, None, [None] * per, clutter, [], _camera_kw(rng), turn=turn))
 
     def face_scene(r):
         img = clutter(r)
         face(img, r, int(W / 2 + r.uniform(-60, 60)), int(H / 2 + 20), r.uniform(0.9, 1.3))
         return img
 
-    add(*render_clip(rng, None, [None] * per, face_scene, [], _camera_kw(rng)))
-    add(*render_clip(rng, None, [None] * per, clothing, [], _camera_kw(rng)))
+    add(*render_clip(rng, None, [None] * per, face_scene, [], _camera_kw(rng), turn=turn))
+    add(*render_clip(rng, None, [None] * per, clothing, [], _camera_kw(rng), turn=turn))
     textsheet = Sheet(paper(rng, 460, 200), [], [(46, 200), (414, 200)])
     printed_text(textsheet.image, rng, 20, 80, 1.1)
     printed_text(textsheet.image, rng, 20, 150, 0.8)
     poses = [Pose(W / 2 + w[0], H / 2 + w[1], 1.0, -3 + w[2], (0.05, 0.1)) for w in wob]
-    add(*render_clip(rng, textsheet, poses, clutter, [0], _camera_kw(rng)))
+    add(*render_clip(rng, textsheet, poses, clutter, [0], _camera_kw(rng), turn=turn))
     return frames, truth
 
 
@@ -708,10 +711,12 @@ CLIPS = {
 
 def make_recordings(out_dir: str | os.PathLike, source: str = "mnist", seed: int = 2502,
                     names: list[str] | None = None, command: str = "", progress=None,
-                    reader: str | None = "mnist") -> list[Path]:
+                    reader: str | None = "mnist", turn: float = 0.0) -> list[Path]:
     """Write every clip (or ``names``) and its sidecar into ``out_dir``; return the video paths.
 
     ``reader``: the model that picks legible MNIST digits (see :func:`legible_mnist`).
+    ``turn``: degrees every sheet and card is turned by, on top of its own few (0: the clips
+    as committed; the same seed makes the same clips otherwise).
     """
     out_dir = Path(out_dir)
     names = names or list(CLIPS)
@@ -732,11 +737,12 @@ def make_recordings(out_dir: str | os.PathLike, source: str = "mnist", seed: int
             glyphs = mnist_glyphs(rng, 40, allowed)
         else:
             glyphs = [pool[i] for i in rng.permutation(len(pool))]
-        frames, truth = maker(rng, glyphs)
-        meta = {"clip": name, "plugins": plugins, "still": still,
+        frames, truth = maker(rng, glyphs, turn=turn)
+        meta = {"clip": name, "plugins": plugins, "still": still, **({"turn": turn} if turn else {}),
                 "source": "mnist-test" if pool is None else "folder",
                 "seed": seed, "legible_by": reader if pool is None else None,
-                "command": command or f"vidrec recordings make --out {out_dir} --source {source} --seed {seed}"}
+                "command": command or (f"vidrec recordings make --out {out_dir} --source {source} --seed {seed}"
+                                       + (f" --turn {turn:g}" if turn else ""))}
         out.append(_write_clip(out_dir, name, frames, truth, meta))
         if progress:
             progress(name)

@@ -29,6 +29,8 @@ def make_cmd(
     clip: list[str] = typer.Option([], "--clip", help="Only this clip (repeatable): single_digit, sheet_still, sheet_moving, empty."),
     reader: str = typer.Option("mnist", "--reader",
                                help="Model that picks legible MNIST digits (reads the clean 28x28 at >= 0.99); 'none' keeps all."),
+    turn: float = typer.Option(0.0, "--turn", min=-30.0, max=30.0,
+                               help="Degrees every sheet and card is turned by (a sheet held at a slant), on top of its own few."),
 ) -> None:
     """Write the clips (MP4, 640x480) and a ground-truth JSON beside each."""
     from vidrec.cli.ui import progress, say
@@ -39,10 +41,11 @@ def make_cmd(
     names = list(clip) or list(CLIPS)
     command = f"vidrec recordings make --out {shlex.quote(str(out))} --source {shlex.quote(source)} --seed {seed}"
     command += "".join(f" --clip {c}" for c in clip) + ("" if reader == "mnist" else f" --reader {shlex.quote(reader)}")
+    command += f" --turn {turn:g}" if turn else ""
     with progress() as bar:
         task = bar.add_task("making clips", total=len(names), info="")
         paths = make_recordings(out, source=source, seed=seed, names=names, command=command,
-                                reader=None if reader.lower() == "none" else reader,
+                                reader=None if reader.lower() == "none" else reader, turn=turn,
                                 progress=lambda name: bar.update(task, advance=1, info=name))
     for p in paths:
         say(f"wrote {p} ({p.stat().st_size // 1024} KB) and {p.with_suffix('.json').name}")
