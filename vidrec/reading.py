@@ -69,7 +69,7 @@ def chains(boxes: Sequence[Box], max_gap: float = 6.0, max_dy: float = 0.55, slo
         # one pair's slope is weak evidence (two symbols of different heights, a digit cut
         # short by the segmenter, tilt their centres): the first link counts half, later
         # links average in
-        slope[j] = 0.5 * slope[i] + 0.5 * max(-0.4, min(0.4, s))
+        slope[j] = 0.5 * slope[i] + 0.5 * max(slope0 - 0.4, min(slope0 + 0.4, s))
     lines = []
     for i in order:
         if i in pred:
