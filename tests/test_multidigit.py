@@ -630,3 +630,14 @@ def test_a_sheet_held_turned_is_read_from_upright_crops(model):
     angle = line_angle([b for _, _, b in got[-1][1]])
     assert -22 < angle < -8, angle
     assert [t for t, _ in _run(plain, [turned] * 3)][-1] != truth
+
+
+def test_no_digit_on_a_shirt_or_a_box_of_a_darker_colour(model, tmp_path):
+    """Generated empty frames where a thin thread on a blue knit shirt (seed 216) was read as a 1:
+    the shirt is no paper (no sheet is exposed that dark), so nothing on it is a digit."""
+    from vidrec.evalvideo import evaluate_recordings
+    from vidrec.recordings import make_recordings
+
+    make_recordings(tmp_path, names=["empty"], reader=None, seed=216)
+    (clip,) = evaluate_recordings([tmp_path], plugin="multidigit")["clips"]
+    assert clip["false_per_empty_frame"] == 0.0, clip

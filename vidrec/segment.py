@@ -105,7 +105,9 @@ class SegmenterConfig:
     min_paper: float = 0.55  # the paper under a symbol is at least this share of the brightest
     # background in view (97th percentile): handwriting is on the sheet, not on the room's
     # darker surfaces; 0 turns the test off
-    min_paper_level: float = 80.0  # and at least this grey level (a camera exposes for the sheet)
+    min_paper_level: float = 110.0  # and at least this grey level (a camera exposes for the sheet;
+    # a thread on a blue shirt at 80-100 and a stick on a teal box at ~110 were read as 1s) ...
+    min_shadow_level: float = 80.0  # ... unless it is the sheet in a shadow (below), down to this
     max_ramp_resid: float = 0.05  # paper round a symbol that a plane fits this closely (RMS share
     # of the paper's level) is one surface under uneven light: its darkness and its dark ring are
     # judged against that ramp (a hand's shadow on the sheet); 0 turns it off
@@ -648,7 +650,7 @@ class Segmenter:
                 if paper < cfg.min_paper * b.bright or paper < cfg.min_paper_level:
                     # not on the sheet: a mark on a darker surface of the room; unless the sheet
                     # is in a shadow: smooth paper all round that runs into bright paper
-                    if paper < cfg.min_paper_level or cfg.max_ramp_resid <= 0:
+                    if paper < cfg.min_shadow_level or cfg.max_ramp_resid <= 0:
                         continue
                     if _plane_misfit(b.background[ry0:ry1, rx0:rx1], paper) > 1.01 * cfg.max_ramp_resid:
                         continue  # no plane fits: most marks off the sheet end here, unfitted
@@ -711,7 +713,8 @@ class Segmenter:
         return regions
 
     def _sheet(self, b: Binarised) -> np.ndarray:
-        """Work pixels of smooth paper connected to the brightest paper in view.
+        """Work pixels of smooth paper connected to the brightest paper in view (lit paper:
+        paper that passes ``min_paper`` and ``min_paper_level``).
 
         Light falls off gently across a sheet (a hand's shadow has a soft edge at
         camera distance), while the sheet's border against the room is a step: the
@@ -724,7 +727,8 @@ class Segmenter:
             smooth = (grad <= 8.0 * self.cfg.ramp_grad * np.maximum(bg, 1.0)).view(np.uint8)
             _, lab = cv2.connectedComponents(smooth, connectivity=4, ltype=cv2.CV_32S)
             lit = np.zeros(int(lab.max()) + 1, bool)
-            lit[lab[(bg >= self.cfg.min_paper * b.bright) & (smooth > 0)]] = True
+            # (lit paper passes both paper tests: a frame of dark cloth has no lit part)
+            lit[lab[(bg >= max(self.cfg.min_paper * b.bright, self.cfg.min_paper_level)) & (smooth > 0)]] = True
             lit[0] = False
             b.sheet = lit[lab]
         return b.sheet
