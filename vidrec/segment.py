@@ -576,6 +576,8 @@ class Segmenter:
                 bx0, by0 = x0 + a + px0, y0 + py0
                 bw, bh = px1 - px0, py1 - py0
                 if bh * s < cfg.min_height:
+                    if bh * s >= 0.6 * cfg.min_height:
+                        rejected.append(fbox(bx0, by0, bw, bh))  # a small letter cut from a word: context
                     bad_piece = True
                     continue
                 aspect = bw / bh
