@@ -179,9 +179,6 @@ class Segmenter:
         self.rejected: list[tuple[int, int, int, int]] = []
         self._last = None
         self._luts = None
-        # degrees to turn each crop's strokes by before normalising (a sheet held turned:
-        # the network knows upright digits); the caller sets it per frame, 0: as they are
-        self.deskew = 0.0
 
     def _kernel(self, k: int, rect_only: bool = True) -> np.ndarray:
         kern = self._kernels.get(k)
@@ -735,17 +732,19 @@ class Segmenter:
             b.sheet = lit[lab]
         return b.sheet
 
-    def crop_of(self, region: Region) -> np.ndarray:
+    def crop_of(self, region: Region, turn: float = 0.0) -> np.ndarray:
         """The crop of a region of the last frame segmented with ``make_crops=False``."""
         gray, b = self._last
-        return self.crop(gray, region, b)
+        return self.crop(gray, region, b, turn)
 
-    def crop(self, gray: np.ndarray, region: Region, b: Binarised) -> np.ndarray:
+    def crop(self, gray: np.ndarray, region: Region, b: Binarised, turn: float = 0.0) -> np.ndarray:
         """The 28x28 network input: full-resolution grey crop and its own stroke mask.
 
         The mask is re-thresholded at full resolution against the (upsampled) paper
         estimate, restricted to the symbol's own components, so a neighbour's
         strokes never enter the crop and thin pen strokes keep their shape.
+        ``turn``: degrees the strokes are turned by first (counter-clockwise as shown; a
+        sheet held turned: the network knows upright digits).
         """
         from vidrec.crop import normalize_crop
 
@@ -772,8 +771,8 @@ class Segmenter:
         m = max(2, int(0.15 * max(w, h)))
         stroke = cv2.copyMakeBorder(stroke, m, m, m, m, cv2.BORDER_CONSTANT, value=0)
         g = cv2.copyMakeBorder(g, m, m, m, m, cv2.BORDER_REPLICATE)
-        if self.deskew:
-            stroke = _turn(stroke * 255, self.deskew)
+        if turn:
+            stroke = _turn(stroke * 255, turn)
             return normalize_crop(g, mask=stroke)  # (the image is not read when a mask is given)
         return normalize_crop(g, mask=stroke * 255)
 

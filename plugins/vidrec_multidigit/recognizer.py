@@ -117,9 +117,9 @@ class MultiDigit(Recognizer):
                     regions, plan = split
                     if plan is None:  # its looks planned and cropped now, named next frame
                         plan = self._plan(regions, timed=True)
-                        self._upright(regions)
+                        turn = self._upright(regions)
                         for d in plan[2]:
-                            regions[d].crop = self.segmenter.crop_of(regions[d])
+                            regions[d].crop = self.segmenter.crop_of(regions[d], turn)
                         self._split = (regions, plan)
                         self._still = shift
                         return []
@@ -355,10 +355,10 @@ class MultiDigit(Recognizer):
                 probs[d] = t.memo["probs"]
                 r.crop = t.memo["crop"]
         if any(regions[d].crop is None for d in fresh):
-            self._upright(regions)
-        for d in fresh:
-            if regions[d].crop is None:
-                regions[d].crop = self.segmenter.crop_of(regions[d])
+            turn = self._upright(regions)
+            for d in fresh:
+                if regions[d].crop is None:
+                    regions[d].crop = self.segmenter.crop_of(regions[d], turn)
         fresh_all = set(fresh) | gone
         fresh = [d for d in fresh if regions[d].crop.any()]  # nothing there after all
         self.last_looks = len(fresh_all)
@@ -437,8 +437,8 @@ class MultiDigit(Recognizer):
                                     track_id=t.id, extra={"frame_confidence": float(probs[k].max())}))
         return preds
 
-    def _upright(self, regions: list[Region]) -> None:
-        """Have the crops of ``regions`` turned upright when their lines are turned.
+    def _upright(self, regions: list[Region]) -> float:
+        """Degrees to turn the crops of ``regions`` by, upright when their lines are turned (else 0).
 
         The network learnt upright digits: a sheet held turned by 20 degrees had two of
         its fourteen digits misread (a 9 as 4, an 8 as 9) that come out right, and
@@ -448,7 +448,7 @@ class MultiDigit(Recognizer):
         and below that the digits are as upright as the network needs.
         """
         angle = reading.line_angle([r.box for r in regions]) if self.deskew and len(regions) >= 3 else None
-        self.segmenter.deskew = angle if angle is not None and abs(angle) >= self.deskew else 0.0
+        return angle if angle is not None and abs(angle) >= self.deskew else 0.0
 
     def _restart_swapped(self, fresh, probs, sigs, match, tracks) -> None:
         """Forget the votes of a track whose symbol was swapped for another in its place.
