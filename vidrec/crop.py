@@ -373,7 +373,7 @@ def select_symbol(mask: np.ndarray, drop_border: bool = True) -> np.ndarray:
     return keep[lab].astype(np.uint8)
 
 
-_SQUARE3 = np.ones((3, 3), np.uint8)
+SQUARE3 = np.ones((3, 3), np.uint8)  # the 3x3 square (segment and gate use it too)
 
 
 def stroke_width(mask: np.ndarray) -> float:
@@ -383,7 +383,7 @@ def stroke_width(mask: np.ndarray) -> float:
     m = cv2.copyMakeBorder(mask.astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
     dt = cv2.distanceTransform(m, cv2.DIST_L2, 5)
     # (dt > 0 is m > 0: every stroke pixel is at least 1 from the background)
-    ridge = (dt >= cv2.dilate(dt, _SQUARE3)) & (dt > 0)
+    ridge = (dt >= cv2.dilate(dt, SQUARE3)) & (dt > 0)
     vals = dt[ridge]
     if vals.size == 0:
         vals = dt[m > 0]

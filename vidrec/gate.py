@@ -34,8 +34,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-
-_K3 = np.ones((3, 3), np.uint8)
+from vidrec.crop import SQUARE3
 
 
 class StillGate:
@@ -114,7 +113,7 @@ class StillGate:
         # thumbnail pixel (a slight turn or tilt the shift does not model) is no change
         # (uint8 subtraction stops at 0: each term is how far a pixel lies above or below
         # that range)
-        k3 = _K3
+        k3 = SQUARE3
         diff = cv2.max(cv2.max(cv2.subtract(c, cv2.dilate(moved, k3)), cv2.subtract(cv2.erode(moved, k3), c)),
                        cv2.max(cv2.subtract(moved, cv2.dilate(c, k3)), cv2.subtract(cv2.erode(c, k3), moved)))
         inner = diff[m:h - m, m:w - m]

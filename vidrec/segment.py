@@ -36,6 +36,7 @@ from dataclasses import asdict, dataclass
 import cv2
 import numpy as np
 
+from vidrec.crop import SQUARE3
 from vidrec.crop import median as _median
 from vidrec.types import Frame, Region
 
@@ -753,7 +754,7 @@ class Segmenter:
         work_mask = region.extra["_mask"]
         if b.scale > 1.0:
             own = cv2.resize(work_mask, (w, h), interpolation=cv2.INTER_NEAREST)
-            own = cv2.dilate(own, np.ones((3, 3), np.uint8))
+            own = cv2.dilate(own, SQUARE3)
             bx0, by0, bw, bh = region.extra["_work"]
             bg = cv2.resize(b.background[by0:by0 + bh, bx0:bx0 + bw], (w, h), interpolation=cv2.INTER_LINEAR)
             src = 255 - g if self.cfg.polarity == "light" else g
@@ -775,9 +776,6 @@ class Segmenter:
             stroke = _turn(stroke * 255, turn)
             return normalize_crop(g, mask=stroke)  # (the image is not read when a mask is given)
         return normalize_crop(g, mask=stroke * 255)
-
-
-_K3 = np.ones((3, 3), np.uint8)
 
 
 def _turn(mask: np.ndarray, degrees: float) -> np.ndarray:
@@ -822,7 +820,7 @@ def _edge_sharpness(sub: np.ndarray, mask: np.ndarray, depth: float) -> float:
     # float copy, border reflected the same way)
     gx, gy = cv2.spatialGradient(sub)
     # (a 0/1 mask dilates to 0/1: viewed as bool, no comparison pass)
-    g = cv2.magnitude(gx.astype(np.float32), gy.astype(np.float32))[cv2.dilate(mask, _K3).view(bool)]
+    g = cv2.magnitude(gx.astype(np.float32), gy.astype(np.float32))[cv2.dilate(mask, SQUARE3).view(bool)]
     if g.size == 0:
         return 0.0
     return float(np.partition(g, int(0.9 * (g.size - 1)))[int(0.9 * (g.size - 1))]) / 8.0 / depth
