@@ -83,7 +83,6 @@ def predict_paths(
 
     from vidrec import modelstore
     from vidrec.crop import to_model_input
-
     from vidrec.nets import for_inference
 
     net, info, _ = model if isinstance(model, tuple) else modelstore.load(model)

@@ -71,7 +71,6 @@ def option_number(name: str, value, lo: float | None = None, hi: float | None = 
     return v
 
 
-
 def option_flag(name: str, value) -> bool:
     """A recogniser option as a boolean: "0/1/true/false/yes/no/on/off" (``bool("False")`` would be True)."""
     from vidrec.errors import VidrecError
