@@ -59,7 +59,7 @@ class MultiDigit(Recognizer):
         # keyframes: a frame showing the last analysed scene, at most shifted, carries its
         # results along instead of being analysed again, for up to ``still_frames`` frames
         # (0: analyse every frame); see :mod:`vidrec.gate` and :meth:`_carry`
-        self.still_frames = int(option_number("still_frames", still_frames, 0, kind=int))
+        self.still_frames = option_number("still_frames", still_frames, 0, kind=int)
         self.gate = StillGate(pixel_diff=option_number("still_diff", still_diff, 0),
                               max_changed=int(option_number("still_share", still_share, 0))) if self.still_frames else None
         self.settle_confidence = option_number("settle_confidence", settle_confidence, 0, 1)
@@ -67,7 +67,7 @@ class MultiDigit(Recognizer):
         # plan and crop; name), so no frame pays for more than one of them
         self.split_keyframes = option_flag("split_keyframes", split_keyframes)
         # ... and looks again at no more than this many known tracks (0: max_looks)
-        self.still_looks = int(option_number("still_looks", still_looks, 0, kind=int))
+        self.still_looks = option_number("still_looks", still_looks, 0, kind=int)
         self.reset()
         self._warm_up()
 
