@@ -605,7 +605,7 @@ def test_the_warm_up_runs_the_whole_path_and_leaves_nothing_behind(model):
 def test_a_sheet_held_turned_is_read_from_upright_crops(model):
     """The committed still sheet turned by 14 degrees: its lines say how far it is turned, and
     the crops are turned back before the network sees them (it learnt upright digits); without
-    that, two of its fourteen digits were misread."""
+    that, one of its fourteen digits (an 8) was read as 9."""
     import json
 
     import cv2
