@@ -26,7 +26,7 @@ class MultiDigit(Recognizer):
     name = "multidigit"
 
     def __init__(self, model: str = "mnist", min_confidence=None, history=8, max_missed=3,
-                 space=0.6, word_reject=0.5, line_text=2.0, wide_mark=1.3, keep_confidence=None, reclassify_every=5, max_looks=6,
+                 space=0.6, word_reject=0.5, line_text=2.0, wide_mark=1.2, keep_confidence=None, reclassify_every=5, max_looks=6,
                  max_new_looks=0, still_frames=30, still_diff=24.0, still_share=3, settle_confidence=0.3,
                  split_keyframes=True, still_looks=3, swap_shape=0.25, deskew=10.0, **seg_options):
         from vidrec_multidigit import DEFAULT_KEEP_CONFIDENCE, DEFAULT_MIN_CONFIDENCE
@@ -508,7 +508,9 @@ class MultiDigit(Recognizer):
         segmenter turned down; in a word where at least ``word_reject`` of the marks
         are turned down or doubtful (more than half, for a word of two) the "digits"
         are letters too, and all of them go. A turned-down mark wider than
-        ``wide_mark`` heights (letters touching in a bold font) counts as two marks.
+        ``wide_mark`` heights (letters touching in a bold font) counts as two marks:
+        the "ta" of a bold "Total" is 1.29 heights wide, and counted as one mark it left
+        "Total ISO" a word of three letters and four sure "digits" (l, I, S, O read 1150).
         Printed text also comes in lines: a word of sure "digits" within ``line_text``
         heights of a printed word in its line, and of its height, is text as well
         (handwriting next to a printed label would go too; a number written apart, or
