@@ -742,7 +742,10 @@ def make_recordings(out_dir: str | os.PathLike, source: str = "mnist", seed: int
                 "source": "mnist-test" if pool is None else "folder",
                 "seed": seed, "legible_by": reader if pool is None else None,
                 "command": command or (f"vidrec recordings make --out {out_dir} --source {source} --seed {seed}"
-                                       + (f" --turn {turn:g}" if turn else ""))}
+                                       + (f" --turn {turn:g}" if turn else "")),
+                # the same command makes other pixels with another OpenCV (its putText font
+                # changed in 5.0, its video encoder between 5.0 and 5.1) or numpy
+                "made_with": {"opencv": cv2.__version__, "numpy": np.__version__}}
         out.append(_write_clip(out_dir, name, frames, truth, meta))
         if progress:
             progress(name)
