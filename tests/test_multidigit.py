@@ -150,7 +150,8 @@ def test_plugin_is_registered_and_rejects_bad_options(model):
         make_recognizers(["multidigit"], {"split_keyframes": "maybe"})
     for key, bad, want in (("max_looks", "-1", "at least 0"), ("max_new_looks", "-2", "at least 0"),
                            ("reclassify_every", "0", "at least 1"), ("history", "0", "at least 1"),
-                           ("max_missed", "2.5", "a whole number"), ("deskew", "60", "between 0 and 45")):
+                           ("max_missed", "2.5", "a whole number"), ("deskew", "60", "between 0 and 45"),
+                           ("still_share", "2.5", "a whole number")):
         with pytest.raises(VidrecError, match=f"{key}='{bad}' must be {want}"):
             make_recognizers(["multidigit"], {key: bad})
     ((_, off),) = make_recognizers(["multidigit"], {"still_frames": "0", "split_keyframes": "off"})

@@ -61,7 +61,7 @@ class MultiDigit(Recognizer):
         # (0: analyse every frame); see :mod:`vidrec.gate` and :meth:`_carry`
         self.still_frames = option_number("still_frames", still_frames, 0, kind=int)
         self.gate = StillGate(pixel_diff=option_number("still_diff", still_diff, 0),
-                              max_changed=int(option_number("still_share", still_share, 0))) if self.still_frames else None
+                              max_changed=option_number("still_share", still_share, 0, kind=int)) if self.still_frames else None
         self.settle_confidence = option_number("settle_confidence", settle_confidence, 0, 1)
         # a timed keyframe on a still, settled scene is spread over three frames (segment;
         # plan and crop; name), so no frame pays for more than one of them
