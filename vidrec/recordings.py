@@ -709,6 +709,18 @@ CLIPS = {
 }
 
 
+def remake_command(out_dir: str | os.PathLike, source: str = "mnist", seed: int = 2502,
+                   names: list[str] | None = None, reader: str | None = "mnist", turn: float = 0.0) -> str:
+    """The ``vidrec recordings make`` command line that makes these clips (a sidecar's "command")."""
+    import shlex
+
+    cmd = f"vidrec recordings make --out {shlex.quote(str(out_dir))} --source {shlex.quote(str(source))} --seed {seed}"
+    cmd += "".join(f" --clip {c}" for c in names or ())
+    if reader != "mnist":
+        cmd += f" --reader {shlex.quote(str(reader or 'none'))}"
+    return cmd + (f" --turn {turn:g}" if turn else "")
+
+
 def make_recordings(out_dir: str | os.PathLike, source: str = "mnist", seed: int = 2502,
                     names: list[str] | None = None, command: str = "", progress=None,
                     reader: str | None = "mnist", turn: float = 0.0) -> list[Path]:
@@ -718,6 +730,7 @@ def make_recordings(out_dir: str | os.PathLike, source: str = "mnist", seed: int
     ``turn``: degrees every sheet and card is turned by, on top of its own few (0: the clips
     as committed; the same seed makes the same clips otherwise).
     """
+    command = command or remake_command(out_dir, source, seed, names, reader, turn)
     out_dir = Path(out_dir)
     names = names or list(CLIPS)
     unknown = [n for n in names if n not in CLIPS]
@@ -741,8 +754,7 @@ def make_recordings(out_dir: str | os.PathLike, source: str = "mnist", seed: int
         meta = {"clip": name, "plugins": plugins, "still": still, **({"turn": turn} if turn else {}),
                 "source": "mnist-test" if pool is None else "folder",
                 "seed": seed, "legible_by": reader if pool is None else None,
-                "command": command or (f"vidrec recordings make --out {out_dir} --source {source} --seed {seed}"
-                                       + (f" --turn {turn:g}" if turn else "")),
+                "command": command,
                 # the same command makes other pixels with another OpenCV (its putText font
                 # changed in 5.0, its video encoder between 5.0 and 5.1) or numpy
                 "made_with": {"opencv": cv2.__version__, "numpy": np.__version__}}

@@ -8,7 +8,6 @@ bar, a table for people and ``--json`` for machines.
 from __future__ import annotations
 
 import json
-import shlex
 from pathlib import Path
 from typing import Optional
 
@@ -39,12 +38,9 @@ def make_cmd(
     if source != "mnist" and not Path(source).is_dir():
         raise VidrecError(f"--source must be 'mnist' or a folder of digit images; {source} is neither")
     names = list(clip) or list(CLIPS)
-    command = f"vidrec recordings make --out {shlex.quote(str(out))} --source {shlex.quote(source)} --seed {seed}"
-    command += "".join(f" --clip {c}" for c in clip) + ("" if reader == "mnist" else f" --reader {shlex.quote(reader)}")
-    command += f" --turn {turn:g}" if turn else ""
     with progress() as bar:
         task = bar.add_task("making clips", total=len(names), info="")
-        paths = make_recordings(out, source=source, seed=seed, names=names, command=command,
+        paths = make_recordings(out, source=source, seed=seed, names=list(clip) or None,
                                 reader=None if reader.lower() == "none" else reader, turn=turn,
                                 progress=lambda name: bar.update(task, advance=1, info=name))
     for p in paths:
