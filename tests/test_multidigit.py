@@ -242,6 +242,22 @@ def test_a_printed_word_of_letters_that_look_like_digits_is_text(model):
     assert not old._printed_text(digits, sure).any()
 
 
+def test_half_turned_down_is_text_only_when_the_sure_marks_are_level_as_type(model):
+    """A handwritten row whose 5 was turned down in two pieces (its bar stood off to the right),
+    beside 1s of 43 and 36 px: half the word turned down, but digits of a hand, not type (held-out
+    mnist seed 9's moving sheet lost its top row for 16 frames). Type stands level: the same
+    word with its sure marks of one height is printed."""
+    from vidrec.plugins import make_recognizers
+
+    ((_, rec),) = make_recognizers(["multidigit"], {})
+    rec.segmenter.rejected = [(213, 168, 27, 32), (240, 167, 17, 28)]
+    hand = [(265, 169, 29, 43), (297, 168, 12, 36)]
+    sure = np.ones(2, bool)
+    assert not rec._printed_text(hand, sure).any()
+    typeset = [(265, 169, 12, 36), (285, 168, 12, 36)]
+    assert rec._printed_text(typeset, sure).all()
+
+
 def _card_with_print(digits, words, number_at, number_h):
     """A grey card with bold printed lines (cv2's Hershey font, thick) and a handwritten
     number of four MNIST test digits ``number_h`` px tall at ``number_at``."""

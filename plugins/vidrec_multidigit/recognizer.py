@@ -543,7 +543,14 @@ class MultiDigit(Recognizer):
                     short = int((hw < 0.72 * hw.max()).sum())
                     mixed = (len(w) >= 3 and short >= 2 and int((hw >= 0.9 * hw.max()).sum()) >= 1
                              and short >= 0.3 * len(w))
-                    is_text = share > 0.5 or (size >= 3 and share >= self.word_reject) or mixed
+                    # half turned down is text only when the sure "digits" stand as level as
+                    # type does (l, I, S, O of a "Total ISO" all 24 px); handwritten digits vary
+                    # (a row whose 5 was turned down in two pieces beside 1s of 43 and 36 px)
+                    level = True
+                    sure_h = [heights[k] for k in w if k < n and not bad[k]]
+                    if len(sure_h) >= 2:
+                        level = max(sure_h) <= 1.12 * min(sure_h)
+                    is_text = share > 0.5 or (size >= 3 and share >= self.word_reject and level) or mixed
                 printed[-1].append(is_text)
         if self.line_text > 0:
             # printed text comes in lines of words: a short run of "digits" (a bold O and I
