@@ -1,4 +1,4 @@
-"""How the multidigit recogniser does on clips of seeds it was never tuned on.
+"""How the multidigit recogniser does on clips of seeds other than the default it was tuned on.
 
 The committed clips and the default real-digit clips (seed 2502) are what every
 change was checked against; they say little about a sheet the recogniser has
@@ -153,8 +153,10 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, default=Path("/tmp/vidrec-heldout"), help="folder for the clips (reused)")
     p.add_argument("--csv", type=Path, default=None, help="write every clip's scores here")
-    p.add_argument("--real-seeds", nargs="*", default=["7", "11", "13", "17", "23", "29", "41", "43", "47"])
-    p.add_argument("--mnist-seeds", nargs="*", default=["5", "9", "21", "31", "53", "59"])
+    p.add_argument("--real-seeds", nargs="*", default=["7", "11", "13", "17", "23", "29", "41", "43", "47"],
+                   help="seeds or ranges (a-b) of clip sets of the real digits in ../shared/data/digits")
+    p.add_argument("--mnist-seeds", nargs="*", default=["5", "9", "21", "31", "53", "59"],
+                   help="seeds or ranges (a-b) of clip sets of MNIST test digits")
     p.add_argument("--empty-seeds", nargs="*", default=["301-340"], help="seeds or ranges (a-b) of empty clips")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="a multidigit option")
     p.add_argument("--compare", type=Path, default=None, help="an earlier --csv: print the clips that changed")
