@@ -551,6 +551,15 @@ class MultiDigit(Recognizer):
                     if len(sure_h) >= 2:
                         level = max(sure_h) <= 1.12 * min(sure_h)
                     is_text = share > 0.5 or (size >= 3 and share >= self.word_reject and level) or mixed
+                    if not is_text and len(w) >= 4 and any(k >= n for k in w):
+                        # type stands on one baseline: four or more marks, one of them turned
+                        # down, whose feet lie on a straight line to a twentieth of their height
+                        # (a printed "OIL and SALT" coming into view, 4 of its 10 marks turned
+                        # down); handwritten digits' feet wander more
+                        xs = np.array([allb[k][0] + 0.5 * allb[k][2] for k in w], float)
+                        feet = np.array([allb[k][1] + allb[k][3] for k in w], float)
+                        fit = np.polyval(np.polyfit(xs, feet, 1), xs)
+                        is_text = float(np.abs(feet - fit).max()) <= max(1.0, 0.05 * float(median(hw)))
                 printed[-1].append(is_text)
         if self.line_text > 0:
             # printed text comes in lines of words: a short run of "digits" (a bold O and I
