@@ -326,12 +326,13 @@ class Segmenter:
             # clutter are many, and are turned down together anyway)
             big = ((hh[:, None] > 1.3 * hh[None, :]) & (stats[:, 4][:, None] > 2 * stats[:, 4][None, :])
                    & (hh[None, :] >= min_h))
-            for rule, only, share in ((frag, ~stacked & ~beside, 0.08), (stacked, big | big.T, self.cfg.merge_gap)):
+            # (a fragment within a share of the bigger mark's height; a symbol-sized stroke
+            # within a share of its own, as strokes of one symbol are)
+            for rule, only, share, of_bigger in ((frag, ~stacked & ~beside, 0.08, True),
+                                                 (stacked, big | big.T, self.cfg.merge_gap, False)):
                 for a, c in zip(*np.nonzero(np.triu(rule & only & (gx < 0) & (gy < 0), 1))):
                     lo, hi = (a, c) if hh[a] <= hh[c] else (c, a)
-                    # (a fragment within a share of the bigger mark's height; a symbol-sized
-                    # stroke within a share of its own, as strokes of one symbol are)
-                    d = max(1, int(np.ceil(share * hh[hi if rule is frag else lo])))
+                    d = max(1, int(np.ceil(share * hh[hi if of_bigger else lo])))
                     qx0, qy0 = max(0, int(x0[lo]) - d), max(0, int(y0[lo]) - d)
                     qx1, qy1 = int(x1[lo]) + d, int(y1[lo]) + d
                     win = labels[qy0:qy1, qx0:qx1]
