@@ -46,7 +46,7 @@ def seeds(spec: list[str]) -> list[int]:
 
 def make_sets(out: Path, real: list[int], mnist: list[int], empty: list[int], progress) -> list[tuple[str, Path]]:
     """Make (or reuse) every clip set; returns (set name, folder) pairs."""
-    from vidrec.recordings import make_recordings
+    from vidrec.recordings import CLIPS, make_recordings
 
     plan = [(f"real{s}", dict(source=str(REAL), seed=s)) for s in real]
     plan += [(f"mnist{s}", dict(seed=s)) for s in mnist]
@@ -54,7 +54,7 @@ def make_sets(out: Path, real: list[int], mnist: list[int], empty: list[int], pr
     sets = []
     for name, kw in plan:
         folder = out / name
-        names = kw.get("names") or ["single_digit", "sheet_still", "sheet_moving", "empty"]
+        names = kw.get("names") or list(CLIPS)
         if not all((folder / f"{n}.json").exists() for n in names):
             make_recordings(folder, **kw)
         sets.append((name, folder))
@@ -86,10 +86,12 @@ def short_of(row: dict) -> list[str]:
 def summary_table(rows: list[dict]):
     from rich.table import Table
 
+    from vidrec.recordings import CLIPS
+
     t = Table(title=f"multidigit on held-out clips ({len({r['set'] for r in rows})} sets, {len(rows)} clips)")
     for col in ("clip", "clips", "short", "worst P", "worst R", "worst text", "with false", "false/frame"):
         t.add_column(col, justify="left" if col == "clip" else "right")
-    for clip in ("single_digit", "sheet_still", "sheet_moving", "empty"):
+    for clip in CLIPS:
         rs = [r for r in rows if r["clip"] == clip]
         if not rs:
             continue
@@ -131,10 +133,17 @@ def write_csv(rows: list[dict], path: Path) -> None:
     write_text(path, buf.getvalue())
 
 
-def compare(rows: list[dict], before_csv: Path) -> list[str]:
-    """Lines for the clips whose scores differ from ``before_csv``'s."""
-    with open(before_csv, newline="") as f:
-        before = {(r["set"], r["clip"]): r for r in csv.DictReader(f)}
+def read_scores(path: Path) -> dict[tuple[str, str], dict]:
+    """An earlier ``--csv``: its rows by (set, clip)."""
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        if not set(FIELDS) <= set(reader.fieldnames or ()):
+            raise ValueError(f"{path} is not a --csv of this script (columns {', '.join(FIELDS)})")
+        return {(r["set"], r["clip"]): r for r in reader}
+
+
+def compare(rows: list[dict], before: dict[tuple[str, str], dict]) -> list[str]:
+    """Lines for the clips whose scores differ from ``before``'s (:func:`read_scores`)."""
 
     def fmt(r):
         return " ".join(f"{k}={float(r[k]):.3f}" if r[k] not in (None, "") else f"{k}=-" for k in FIELDS[3:])
@@ -187,21 +196,27 @@ def main(argv: list[str] | None = None) -> int:
     from vidrec.errors import VidrecError
 
     try:
+        before = read_scores(a.compare) if a.compare is not None else None  # read first: a bad one fails at once
         sets = make_sets(a.out, real, mnist, empty, progress)
         rows = score(sets, options, progress)
-    except VidrecError as e:
+        changed = compare(rows, before) if before is not None else None
+        if a.csv is not None:
+            write_csv(rows, a.csv)  # (written whole or not at all: vidrec.atomic)
+    except (VidrecError, OSError, ValueError) as e:
         print(f"heldout: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        # clips already made stay (each written whole): a rerun makes only the rest
+        print("heldout: interrupted; the clips made so far are kept and reused by a rerun", file=sys.stderr)
+        return 130
     console.print(summary_table(rows))
     short = shortfalls(rows)
     console.print(f"{len(short)} of {len(rows)} clips short of an aim (P, R >= 98%, text >= 95%, no false digit)")
     for line in short:
         console.print("  " + line, markup=False, highlight=False)
     if a.csv is not None:
-        write_csv(rows, a.csv)
         console.print(f"every clip's scores: {a.csv}")
-    if a.compare is not None:
-        changed = compare(rows, a.compare)
+    if changed is not None:
         console.print(f"{len(changed)} clips changed against {a.compare}")
         for line in changed:
             console.print(line, markup=False, highlight=False, soft_wrap=True)

@@ -43,7 +43,12 @@ def test_compare_lists_only_the_clips_whose_scores_moved(heldout, tmp_path):
     path = tmp_path / "before.csv"
     heldout.write_csv(before, path)
     now = [_row(), _row("sheet_moving", r=0.95), _row("empty", false=0.0), {**_row(), "set": "mnist5"}]
-    lines = heldout.compare(now, path)
+    lines = heldout.compare(now, heldout.read_scores(path))
     assert len(lines) == 2
     assert lines[0].startswith("real7/sheet_moving:") and "recall=0.900" in lines[0] and "recall=0.950" in lines[0]
     assert lines[1].startswith("mnist5/sheet_still: new")
+    # a CSV of something else is named as such, not a KeyError
+    other = tmp_path / "other.csv"
+    other.write_text("a,b\n1,2\n")
+    with pytest.raises(ValueError, match="not a --csv of this script"):
+        heldout.read_scores(other)
