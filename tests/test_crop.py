@@ -354,3 +354,24 @@ def test_erosion_without_padding_is_the_padded_erosion():
             padded = cv2.copyMakeBorder(m, 3, 3, 3, 3, cv2.BORDER_CONSTANT, value=0)
             expected = cv2.erode(padded, k)[3:-3, 3:-3]
             assert np.array_equal(crop._erode_disk(m, r), expected), (r, m.shape)
+
+
+def test_warm_up_builds_the_reductions_a_frames_crops_need(digits):
+    """After warm_up(), rendering pen and marker strokes of any size builds no new reduction
+    matrix: none is left for the first frame of a run to build (each was ~0.1 ms)."""
+    crop._blur_reduce.cache_clear()  # (from scratch: not what earlier tests happened to build)
+    crop._warmed = False
+    crop.warm_up()
+    before = crop._blur_reduce.cache_info().misses
+    masks = []
+    for img in digits[0][:30]:  # MNIST strokes, enlarged as a camera would see them
+        for h in (24, 45, 90, 160):
+            masks.append(cv2.resize((img > 80).astype(np.uint8), (h, h), interpolation=cv2.INTER_NEAREST))
+    for height, thick in ((30, 1), (60, 2), (60, 9), (120, 3), (120, 14), (200, 6)):
+        for text in ("1", "4", "7", "0", "8"):  # tall and thin to round, hairline to marker
+            m = np.zeros((height + 40, height + 40), np.uint8)
+            cv2.putText(m, text, (10, height + 10), cv2.FONT_HERSHEY_SIMPLEX, height / 22.0, 1, thick)
+            masks.append(m)
+    for m in masks:
+        crop.render(m)
+    assert crop._blur_reduce.cache_info().misses == before
