@@ -523,9 +523,10 @@ def _run(rec, images, start: int = 0):
 
 def test_a_still_sheet_is_analysed_on_keyframes_and_a_new_digit_on_its_first_frame(model):
     """Frames that show the last analysed scene carry its digits instead of being analysed
-    again: two frames to settle, then one keyframe every ``still_frames``, spread over three
-    frames (segment; plan and crop at most ``still_looks`` looks; name) so no frame pays for
-    more than one; a digit written on the sheet is news, read on the very frame it appears;
+    again: two frames to settle, then one keyframe every ``still_frames``, spread over four
+    frames (binarise; group and test; plan and crop at most ``still_looks`` looks; name) so no
+    frame pays for more than one; a digit written on the sheet is news, read on the very frame
+    it appears;
     what the carried frames report is what analysing every frame reports."""
     from vidrec.plugins import make_recognizers
 
@@ -533,14 +534,14 @@ def test_a_still_sheet_is_analysed_on_keyframes_and_a_new_digit_on_its_first_fra
     ((_, every),) = make_recognizers(["multidigit"], {"still_frames": "0"})
     sizes = []
     rec.model.register_forward_hook(lambda m, i, o: sizes.append(i[0].shape[0]))
-    images = [_sheet("2718")] * 25 + [_sheet("27184")] * 15
+    images = [_sheet("2718")] * 25 + [_sheet("27184")] * 16
     got, want = _run(rec, images), _run(every, images)
-    assert [t for t, _ in got] == ["2718"] * 25 + ["27184"] * 15
+    assert [t for t, _ in got] == ["2718"] * 25 + ["27184"] * 16
     assert got == want  # the same digits, tracks and boxes as analysing every frame
-    # analysed: frames 0-1 (settle), 25-26 (news, settle) in full; timed keyframes segmented
-    # on 12 and 37 (still_frames after the last analysis), cropped on 13 and 38, named on 14
-    # and 39; the one segmented on 24 is dropped, frame 25 being news
-    assert (rec.keyframes, rec.split_count, rec.still_count) == (6, 3, 34)
+    # analysed: frames 0-1 (settle), 25-26 (news, settle) in full; a timed keyframe binarised
+    # on 12 (still_frames after the last analysis), grouped on 13, cropped on 14, named on 15;
+    # after the news, one binarised on 37 and named on 40
+    assert (rec.keyframes, rec.split_count, rec.still_count) == (6, 2, 35)
     # every symbol named on the first frame; later looks (the timed keyframes' too: a label is
     # never fixed once) stay within still_looks
     assert sizes[0] == 4 and len(sizes) == 5 and sizes[2] <= rec.still_looks and sizes[4] <= rec.still_looks, sizes
@@ -548,7 +549,7 @@ def test_a_still_sheet_is_analysed_on_keyframes_and_a_new_digit_on_its_first_fra
     # keep_confidence after 3 frames shown) counts it, else one doubtful look at a timed keyframe
     # hid a digit shown for a second (held-out real seed 29, mnist seed 21)
     runs = sorted(t.shown_run for t in rec.tracker.tracks)
-    assert runs == [15] + [40] * 4, runs
+    assert runs == [16] + [41] * 4, runs
     assert every.keyframes == 0 and every.gate is None
 
 

@@ -63,8 +63,8 @@ class MultiDigit(Recognizer):
         self.gate = StillGate(pixel_diff=option_number("still_diff", still_diff, 0),
                               max_changed=option_number("still_share", still_share, 0, kind=int)) if self.still_frames else None
         self.settle_confidence = option_number("settle_confidence", settle_confidence, 0, 1)
-        # a timed keyframe on a still, settled scene is spread over three frames (segment;
-        # plan and crop; name), so no frame pays for more than one of them
+        # a timed keyframe on a still, settled scene is spread over four frames (binarise;
+        # group and test; plan and crop; name), so no frame pays for more than one of them
         self.split_keyframes = option_flag("split_keyframes", split_keyframes)
         # ... and looks again at no more than this many known tracks (0: max_looks)
         self.still_looks = option_number("still_looks", still_looks, 0, kind=int)
@@ -120,7 +120,7 @@ class MultiDigit(Recognizer):
         self._last = None  # the last analysed frame's results (what a still frame carries)
         self._still = None  # this frame's shift against the last analysed frame, when it is still
         self._was_still = False  # this frame shows the last analysed frame's scene (see :meth:`_kept`)
-        self._split = None  # (regions, plan or None) of a timed keyframe spread over the next frames
+        self._split = None  # (step done, its result) of a timed keyframe spread over the next frames
         self._finish = None  # ((regions, plan), this frame's shift): the timed keyframe named now
         self._shown = None  # (track, label) pairs the last analysed frame showed
 
@@ -136,16 +136,22 @@ class MultiDigit(Recognizer):
             split, self._split = self._split, None
             if split is not None:
                 if shift is not None:  # still: the split keyframe's next step
-                    regions, plan = split
-                    if plan is None:  # its looks planned and cropped now, named next frame
+                    step, work = split
+                    if step == "binarised":  # grouped and tested now, planned next frame
+                        key_frame, binarised = work
+                        self._split = ("segmented", self.segmenter.segment(key_frame, binarised))
+                        self._still = shift
+                        return []
+                    if step == "segmented":  # its looks planned and cropped now, named next frame
+                        regions = work
                         plan = self._plan(regions, timed=True)
                         turn = self._upright(regions)
                         for d in plan[2]:
                             regions[d].crop = self.segmenter.crop_of(regions[d], turn)
-                        self._split = (regions, plan)
+                        self._split = ("planned", (regions, plan))
                         self._still = shift
                         return []
-                    self._finish = (split, shift)  # named now (classify)
+                    self._finish = (work, shift)  # named now (classify)
                     return []
                 # news: those regions are stale, this frame is analysed in full
             elif shift is not None and self._last is not None:
@@ -154,12 +160,13 @@ class MultiDigit(Recognizer):
                     self._still = shift
                     return []
                 if self.split_keyframes and last["settled"]:
-                    # a timed keyframe on a still, settled scene: segmented now, its looks
-                    # planned and cropped on the next frame, named on the one after (while
-                    # the scene holds still), so no frame pays for more than one of them;
-                    # these frames carry the last results. (A frame confirming an unsettled
-                    # one is analysed at once: what was undecided there is due on this frame.)
-                    self._split = (self.segmenter.segment(frame), None)
+                    # a timed keyframe on a still, settled scene: binarised now, its marks
+                    # grouped and tested on the next frame, its looks planned and cropped on
+                    # the one after, named on the fourth (while the scene holds still), so no
+                    # frame pays for more than one of them; these frames carry the last
+                    # results. (A frame confirming an unsettled one is analysed at once: what
+                    # was undecided there is due on this frame.)
+                    self._split = ("binarised", (frame, self.segmenter.binarise(frame.gray)))
                     self._still = shift
                     self.gate.key()
                     self.split_count += 1
