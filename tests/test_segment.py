@@ -330,3 +330,18 @@ def test_a_frame_too_small_for_any_symbol_gives_none(shape):
     img = np.full(shape, 200, np.uint8)
     seg = Segmenter()
     assert seg.segment(img) == [] and seg.rejected == []
+
+
+def test_a_1_above_a_digit_in_the_row_below_is_not_glued_to_it():
+    """Rows written close: a 1 is a bar that fills its own box (not "stroke-like" by its ink
+    share, as a weave's solid knots are not), yet it is a pen stroke, and a tall mark with
+    clear paper below it and another tall mark there are two rows (held-out real seed 7: a
+    1 above a 5 on the moving sheet was glued to it and both dropped as "dots and dashes")."""
+    img = _scene_with_sheet(3)
+    cv2.line(img, (300, 160), (300, 196), (30, 30, 30), 7)  # a 1: 7 px wide, 43 tall with its caps
+    one = (296, 156, 9, 44)
+    seven = _digit_strokes(img, 290, 212, 44, "7")  # its bar 12 px below the 1's foot
+    gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    found = [r.box for r in Segmenter().segment(gray)]
+    assert sum(_contains(one, b) for b in found) == 1 and sum(_contains(seven, b) for b in found) == 1, found
+    assert not any(_contains(b, one) and _contains(b, seven) for b in found), found

@@ -290,8 +290,10 @@ class Segmenter:
         # rows of writing (lines written close), not one symbol: a 5's bar, a dot or a
         # broken-off stroke end is short, and an 8's two loops touch
         # (pen strokes, not solid blobs: the dark knots of a weave stacked in columns still
-        # group, and the tall result is turned down as before)
-        stroke_like = stats[:, 4] < 0.65 * ww * hh  # a filled ellipse is 0.79
+        # group, and the tall result is turned down as before; a filled ellipse is 0.79 of
+        # its box. A narrow upright bar fills its box too, and is a pen stroke: a 1 above a
+        # digit of the next row was glued to it, held-out real seed 7's moving sheet)
+        stroke_like = (stats[:, 4] < 0.65 * ww * hh) | (ww <= 0.35 * hh)
         tall_pair = (hmin >= 0.6 * hmax) & stroke_like[:, None] & stroke_like[None, :]
         gap_ok = gy <= np.where(tall_pair, 0.12, self.cfg.merge_gap) * hmax
         stacked = (ox >= self.cfg.merge_overlap * wmin) & gap_ok
