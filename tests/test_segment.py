@@ -345,3 +345,24 @@ def test_a_1_above_a_digit_in_the_row_below_is_not_glued_to_it():
     found = [r.box for r in Segmenter().segment(gray)]
     assert sum(_contains(one, b) for b in found) == 1 and sum(_contains(seven, b) for b in found) == 1, found
     assert not any(_contains(b, one) and _contains(b, seven) for b in found), found
+
+
+@pytest.mark.parametrize("left", ["0", "1"])
+def test_a_1_written_close_beside_a_0_or_another_1_is_a_symbol_of_its_own(left):
+    """The strokes of an open 4 stand side by side (the upright just right of the bar's end),
+    and so do a 1 and its neighbour written close: a mark that closes a loop (0, 6, 8, 9) or
+    is an upright stroke of about the 1's height itself is a symbol, not the rest of a 4
+    (held-out MNIST seed 59: "01" was one 9 for 29 frames of its moving sheet)."""
+    img = _scene_with_sheet(4)
+    if left == "0":
+        first = _digit_strokes(img, 280, 190, 40, "0", t=5)  # 24 wide, 40 tall, its loop open paper
+    else:
+        cv2.line(img, (300, 190), (300, 232), (30, 30, 30), 5)
+        first = (297, 187, 7, 48)
+    x = first[0] + first[2] + 7  # the 1, 4 px of paper from its neighbour (a pixel or two, worked)
+    cv2.line(img, (x, 186), (x, 242), (30, 30, 30), 5)
+    one = (x - 3, 183, 7, 62)
+    gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    found = [r.box for r in Segmenter().segment(gray)]
+    assert sum(_contains(first, b) for b in found) == 1 and sum(_contains(one, b) for b in found) == 1, found
+    assert not any(_contains(b, first) and _contains(b, one) for b in found), found

@@ -308,6 +308,16 @@ class Segmenter:
         mw = np.maximum(x1[:, None], x1[None, :]) - np.minimum(x0[:, None], x0[None, :])
         mh = np.maximum(y1[:, None], y1[None, :]) - np.minimum(y0[:, None], y0[None, :])
         beside = narrow & (gx <= 0.06 * hmax) & (gx > -0.2 * wmin) & (oy >= 0.5 * hmin) & (mw <= 0.9 * mh)
+        # ... but a symbol beside a 1 is not the rest of a 4: the rest of a 4 is no upright stroke
+        # of about its height itself (the other 1 of "11") and encloses no loop (the 0 of "01",
+        # the 8 of "18"). Over the held-out and README clips this rule had joined two digits 28
+        # times, and two strokes of one digit once. (A dot beside a stroke still joins it: a nose
+        # and its nostrils are one mark, turned down as such.)
+        for a, c in zip(*np.nonzero(np.triu(beside, 1))):
+            o = a if ww[a] >= ww[c] else c  # the wider mark
+            if ((ww[o] <= 0.35 * hmax[a, c] and hmin[a, c] >= 0.6 * hmax[a, c])
+                    or (labels is not None and _encloses_paper(labels, stats[o], ids[o]))):
+                beside[a, c] = beside[c, a] = False
         # never merge into something that encloses it and is far taller: a frame, a box
         # drawn round the digits, the edge of the sheet or of the view
         inside = ((x0[:, None] >= x0[None, :]) & (x1[:, None] <= x1[None, :]) & (y0[:, None] >= y0[None, :])
@@ -804,6 +814,20 @@ def _turn(mask: np.ndarray, degrees: float) -> np.ndarray:
     rot[1, 2] += nh / 2 - h / 2
     out = cv2.warpAffine(mask, rot, (nw, nh), flags=cv2.INTER_LINEAR, borderValue=0)
     return cv2.threshold(out, 127, 255, cv2.THRESH_BINARY)[1]
+
+
+def _encloses_paper(labels: np.ndarray, stat: np.ndarray, label: int, min_area: int = 4) -> bool:
+    """Whether a component's strokes close round some paper (a loop of at least ``min_area``
+    work pixels: a 0, 6, 8 or 9 has one, the open strokes of a 4 or a 7 do not)."""
+    x, y, w, h = (int(v) for v in stat[:4])
+    paper = cv2.copyMakeBorder((labels[y:y + h, x:x + w] != label).view(np.uint8), 1, 1, 1, 1,
+                               cv2.BORDER_CONSTANT, value=1)
+    n, lab, st, _ = cv2.connectedComponentsWithStats(paper, connectivity=4)
+    if n <= 2:  # label 0: the strokes; the paper round them (from the added border) is one more
+        return False
+    areas = st[1:, 4].copy()
+    areas[int(lab[0, 0]) - 1] = 0  # the paper outside
+    return int(areas.max()) >= min_area
 
 
 def _hole_columns(sub: np.ndarray) -> int:
