@@ -95,6 +95,17 @@ def test_reading_a_turned_sheet_keeps_a_number_after_a_wide_gap_in_its_line():
     assert [0] in chains(boxes)  # (a level start alone splits it off)
 
 
+def test_reading_a_short_1_between_two_numbers_keeps_the_line_whole():
+    """A box skipped by its left neighbour (whose next-nearest was a little better in line
+    with it) that then takes that neighbour's successor leaves the neighbour to link to it:
+    the boxes of a frame whose sidecar reads "20 188 7" (a short 1 standing high in its row)
+    were read as "20" and "188 7" on two lines."""
+    boxes = [(136, 140, 33, 40), (177, 141, 29, 45), (271, 144, 4, 35), (281, 144, 28, 44),
+             (317, 144, 29, 44), (424, 147, 32, 47), (147, 213, 44, 40), (252, 219, 35, 44),
+             (289, 225, 27, 40)]
+    assert read_text(boxes, list("201887540")) == "20 188 7\n5 40"
+
+
 def test_reading_nothing():
     assert read_text([], []) == ""
 

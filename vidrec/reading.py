@@ -27,7 +27,8 @@ def chains(boxes: Sequence[Box], max_gap: float = 6.0, max_dy: float = 0.55, slo
 
     A symbol's successor is the nearest box to its right whose centre lies within
     ``max_dy`` heights of the line's running direction and whose gap is at most
-    ``max_gap`` heights; a box is claimed by at most one predecessor (the closest).
+    ``max_gap`` heights; a box is claimed by at most one predecessor (the closest), and a
+    symbol whose nearest is claimed by a closer one takes its next nearest.
     ``slope0`` is the direction a line starts with (dy/dx; 0: level).
     """
     n = len(boxes)
@@ -39,9 +40,33 @@ def chains(boxes: Sequence[Box], max_gap: float = 6.0, max_dy: float = 0.55, slo
     succ: dict[int, tuple[float, int]] = {}
     pred: dict[int, tuple[float, int]] = {}
     slope = {i: slope0 for i in range(n)}
+    cands: dict[int, list[tuple[float, int]]] = {}
+
+    def link(i: int) -> None:
+        """Give ``i`` its best candidate that no closer predecessor holds (taking it from a
+        worse one, which then looks for its own next best: a 1 between a 0 and an 8, a
+        little off the line's direction, lost the 8 to the 1 but was skipped by the 0,
+        and "20 188" read as two lines)."""
+        for score, j in cands[i]:
+            if j in pred and pred[j][0] <= score:
+                continue
+            loser = pred[j][1] if j in pred else None
+            if loser is not None:
+                succ.pop(loser, None)
+            pred[j] = (score, i)
+            succ[i] = (score, j)
+            s = (cy[j] - cy[i]) / max(1.0, cx[j] - cx[i])
+            # one pair's slope is weak evidence (two symbols of different heights, a digit cut
+            # short by the segmenter, tilt their centres): the first link counts half, later
+            # links average in
+            slope[j] = 0.5 * slope[i] + 0.5 * max(slope0 - 0.4, min(slope0 + 0.4, s))
+            if loser is not None:
+                link(loser)
+            return
+
     for i in order:  # left to right, so a chain's slope is known before it is extended
         xi, yi, wi, hi = boxes[i]
-        best = None
+        opts = []
         for j in order:
             if cx[j] <= cx[i] or j == i:
                 continue
@@ -53,23 +78,10 @@ def chains(boxes: Sequence[Box], max_gap: float = 6.0, max_dy: float = 0.55, slo
             dy = cy[j] - (cy[i] + slope[i] * (cx[j] - cx[i]))
             if abs(dy) > max_dy * h:
                 continue
-            score = max(gap, 0.0) + 3.0 * abs(dy)
-            if best is None or score < best[0]:
-                best = (score, j)
-        if best is None:
-            continue
-        score, j = best
-        if j in pred and pred[j][0] <= score:
-            continue
-        if j in pred:  # j was claimed by a worse predecessor: take it over
-            succ.pop(pred[j][1], None)
-        pred[j] = (score, i)
-        succ[i] = (score, j)
-        s = (cy[j] - cy[i]) / max(1.0, cx[j] - cx[i])
-        # one pair's slope is weak evidence (two symbols of different heights, a digit cut
-        # short by the segmenter, tilt their centres): the first link counts half, later
-        # links average in
-        slope[j] = 0.5 * slope[i] + 0.5 * max(slope0 - 0.4, min(slope0 + 0.4, s))
+            opts.append((max(gap, 0.0) + 3.0 * abs(dy), j))
+        opts.sort()
+        cands[i] = opts
+        link(i)
     lines = []
     for i in order:
         if i in pred:
