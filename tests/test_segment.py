@@ -366,3 +366,18 @@ def test_a_1_written_close_beside_a_0_or_another_1_is_a_symbol_of_its_own(left):
     found = [r.box for r in Segmenter().segment(gray)]
     assert sum(_contains(first, b) for b in found) == 1 and sum(_contains(one, b) for b in found) == 1, found
     assert not any(_contains(b, first) and _contains(b, one) for b in found), found
+
+
+def test_a_digit_above_the_thin_lines_of_a_far_taller_mark_is_not_glued_to_them():
+    """A sheet's edges seen as thin dark lines make one mark far taller than a digit; a digit
+    a few strokes' widths above its box (24 px, well within the allowance of a gap for
+    something 180 px tall) is no part of it: the gap is measured by the digit's own height
+    (new layouts of the real digits: "554" above the moving sheet's edge lines was lost for
+    14 frames)."""
+    img = _scene_with_sheet(5)
+    cv2.line(img, (500, 200), (500, 380), (30, 30, 30), 3)  # an L of thin lines, 180 px tall
+    cv2.line(img, (330, 380), (500, 380), (30, 30, 30), 3)
+    t = _digit_strokes(img, 420, 132, 40, "0")  # its foot 24 px above the L's box
+    gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    found = [r.box for r in Segmenter().segment(gray)]
+    assert sum(_contains(t, b) for b in found) == 1, (t, found)

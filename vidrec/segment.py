@@ -295,7 +295,15 @@ class Segmenter:
         # digit of the next row was glued to it, held-out real seed 7's moving sheet)
         stroke_like = (stats[:, 4] < 0.65 * ww * hh) | (ww <= 0.35 * hh)
         tall_pair = (hmin >= 0.6 * hmax) & stroke_like[:, None] & stroke_like[None, :]
-        gap_ok = gy <= np.where(tall_pair, 0.12, self.cfg.merge_gap) * hmax
+        # a symbol-sized mark stacked with a far bigger one (big[a, c]: a is) made of thin lines
+        # (a sheet's edges, a cable) is measured by its own height, as strokes of one symbol
+        # are: a 46-px gap is no stroke's, however tall the lines across it (new real-digit
+        # layouts: a number 46 work px above the sheet's edge lines, 185 px tall, was glued to
+        # them for 14 frames). (A solid mark, a weave's knot, still takes in a sliver near it.)
+        big = ((hh[:, None] > 1.3 * hh[None, :]) & (stats[:, 4][:, None] > 2 * stats[:, 4][None, :])
+               & (hh[None, :] >= min_h))
+        thin_big = big & (stats[:, 4] < 0.15 * ww * hh)[:, None]
+        gap_ok = gy <= np.where(tall_pair, 0.12, self.cfg.merge_gap) * np.where(thin_big | thin_big.T, hmin, hmax)
         stacked = (ox >= self.cfg.merge_overlap * wmin) & gap_ok
         # a small fragment touching/inside a bigger stroke's box (a broken stroke, a dot):
         # at most half as tall, the same bound under which a piece cut off a wide group is
@@ -334,10 +342,8 @@ class Segmenter:
             # of its height); a digit near the sheet's corner overlapped the box of the room's
             # wedge there, a symbol's height from it (held-out real seed 47: its moving sheet's 3
             # was missing in 10 frames)
-            # (only a symbol-sized mark beside one far bigger: strokes stacked in a weave or
-            # clutter are many, and are turned down together anyway)
-            big = ((hh[:, None] > 1.3 * hh[None, :]) & (stats[:, 4][:, None] > 2 * stats[:, 4][None, :])
-                   & (hh[None, :] >= min_h))
+            # (only a symbol-sized mark beside one far bigger, ``big``: strokes stacked in a weave
+            # or clutter are many, and are turned down together anyway)
             # (a fragment within a share of the bigger mark's height; a symbol-sized stroke
             # within a share of its own, as strokes of one symbol are)
             for rule, only, share, of_bigger in ((frag, ~stacked & ~beside, 0.08, True),
