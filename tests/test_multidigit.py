@@ -291,6 +291,23 @@ def test_a_printed_line_on_one_baseline_is_text_even_when_most_of_it_reads_as_di
     assert not rec._printed_text(hand, sure).any()
 
 
+def test_a_turned_down_mark_far_taller_than_the_digits_is_no_letter_among_them(model):
+    """The sheet's edge with the room behind it, turned down as one mark 249 px tall beside a
+    row of handwritten "35 947" (new layouts of the real digits, moving sheet): as a "letter"
+    of the word it was the tall one among short ones, a printed word, and the row was dropped
+    for 4 frames. A mark over twice the digits' height is no letter; one of their size still is."""
+    from vidrec.plugins import make_recognizers
+
+    ((_, rec),) = make_recognizers(["multidigit"], {})
+    row = [(65, 126, 33, 42), (108, 131, 37, 39), (215, 143, 20, 40), (241, 141, 26, 48), (282, 148, 25, 46)]
+    sure = np.ones(5, bool)
+    rec.segmenter.rejected = [(330, 43, 248, 249)]
+    assert not rec._printed_text(row, sure).any()
+    # the same place held by turned-down marks of the digits' size: a word of letters after all
+    rec.segmenter.rejected = [(312, 150, 24, 44), (340, 148, 26, 45), (370, 151, 22, 43), (396, 149, 25, 44)]
+    assert rec._printed_text(row, sure)[2:].all()
+
+
 def _card_with_print(digits, words, number_at, number_h):
     """A grey card with bold printed lines (cv2's Hershey font, thick) and a handwritten
     number of four MNIST test digits ``number_h`` px tall at ``number_at``."""

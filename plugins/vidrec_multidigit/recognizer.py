@@ -501,10 +501,22 @@ class MultiDigit(Recognizer):
                 t.probs.clear()
                 t.disagree = 0
 
+    def _context_marks(self, boxes: list) -> list:
+        """The marks the segmenter turned down that may be letters among ``boxes``: those at
+        most twice their median height. (A sheet's edge with the room behind it, turned down
+        as one mark 250 px tall, made a row of 40-px digits beside it a "printed word" of short
+        letters and a tall one, and the row was dropped.)"""
+        rejected = list(getattr(self.segmenter, "rejected", []))
+        if not boxes or not rejected:
+            return rejected
+        limit = 2.0 * float(median(np.array([b[3] for b in boxes], np.float32)))
+        return [r for r in rejected if r[3] <= limit]
+
     def _context_lines(self, boxes: list) -> list[list[list[int]]]:
         """The words of each line of ``boxes`` and the marks the segmenter turned down after
-        them (:func:`vidrec.reading.line_words`): the context both word tests read."""
-        return reading.line_words(list(boxes) + list(getattr(self.segmenter, "rejected", [])), self.space)
+        them (:func:`vidrec.reading.line_words`, :meth:`_context_marks`): the context both word
+        tests read."""
+        return reading.line_words(list(boxes) + self._context_marks(boxes), self.space)
 
     def _within_numbers(self, boxes: list, sure: np.ndarray, drop: np.ndarray, lines=None) -> np.ndarray:
         """Which regions sit inside a number whose other digits are all surely digits.
@@ -545,7 +557,7 @@ class MultiDigit(Recognizer):
         (handwriting next to a printed label would go too; a number written apart, or
         larger than the print, stays).
         """
-        rejected = list(getattr(self.segmenter, "rejected", []))
+        rejected = self._context_marks(boxes)
         allb = list(boxes) + rejected
         bad = np.concatenate([~sure, np.ones(len(rejected), bool)])
         drop = np.zeros(len(boxes), bool)
