@@ -18,6 +18,14 @@ each in its own process; prints both peak RSS values and their ratio.
 
     .venv/bin/python benchmarks/bench_pipeline.py --memory [--plugin multidigit]
 
+First frames: what a user waits for when a run starts. N fresh processes each load
+the recognisers, time the clip's first two frames as a run's first frames ("cold"),
+then the same two frames again after ``reset()`` ("warm", the baseline in the same
+process); prints the medians and their ratio (1.0: nothing is left to set up on the
+frames themselves).
+
+    .venv/bin/python benchmarks/bench_pipeline.py --first-frame 10 [--clip FILE]
+
 The clip comes from the project's recordings generator (vidrec.recordings) when
 it is there, else from MNIST test digits on noisy paper.
 """
@@ -140,6 +148,51 @@ def memory(args) -> dict:
     return result
 
 
+FIRST = """
+import json, sys, time
+from vidrec.pipeline import Pipeline
+from vidrec.plugins import make_recognizers
+from vidrec.sources import open_source
+recs = make_recognizers(sys.argv[2].split(","), {"model": sys.argv[3]} if sys.argv[3] else {})
+with open_source(sys.argv[1], prefetch=False) as src:
+    frames = []
+    for f in src:
+        frames.append(f)
+        if len(frames) == 2:
+            break
+ms = {}
+with Pipeline(recs, draw=False) as p:
+    for run in ("cold", "warm"):
+        p.reset()
+        for f in frames:
+            t = time.perf_counter()
+            p.process(f)
+            ms.setdefault(run, []).append((time.perf_counter() - t) * 1e3)
+print(json.dumps(ms))
+"""
+
+
+def first_frames(args) -> dict:
+    """Cold (a run's first two frames) against warm (the same frames again), in fresh processes."""
+    from statistics import median
+
+    with tempfile.TemporaryDirectory() as tmp:
+        clip = Path(args.clip) if args.clip else make_clip(Path(tmp) / "first.mp4", 2, (640, 480))
+        runs = []
+        for _ in range(args.first_frame):
+            r = subprocess.run([sys.executable, "-c", FIRST, str(clip), ",".join(args.plugin), args.model or ""],
+                               capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
+            if r.returncode:
+                sys.exit(r.stderr)
+            runs.append(json.loads(r.stdout.strip().splitlines()[-1]))
+    out = {"processes": len(runs), "clip": str(args.clip or "generated 14-digit sheet")}
+    for k in (0, 1):
+        cold, warm = median(r["cold"][k] for r in runs), median(r["warm"][k] for r in runs)
+        out[f"frame{k}"] = {"cold_ms": round(cold, 2), "warm_ms": round(warm, 2), "ratio": round(cold / warm, 2),
+                            "cold_all_ms": [round(r["cold"][k], 2) for r in runs]}
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--plugin", action="append", help="recogniser (repeatable); default multidigit")
@@ -153,6 +206,8 @@ def main() -> None:
     ap.add_argument("--overhead", action="store_true",
                     help="measure the frame loop alone (a recogniser that does nothing)")
     ap.add_argument("--memory", action="store_true", help="peak memory, 1-minute vs 10-minute clip")
+    ap.add_argument("--first-frame", type=int, metavar="N",
+                    help="a run's first two frames against the same frames warm, in N fresh processes")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     args.plugin = args.plugin or ["multidigit"]
@@ -173,9 +228,20 @@ def main() -> None:
             sys.exit(f"error: {e}")
         print(args.save_clip)
         return
-    res = memory(args) if args.memory else speed(args)
+    if args.first_frame is not None and args.first_frame < 1:
+        sys.exit("error: --first-frame needs at least 1 process")
+    if args.clip and not Path(args.clip).is_file():
+        sys.exit(f"error: no such clip: {args.clip}")
+    res = first_frames(args) if args.first_frame else memory(args) if args.memory else speed(args)
     if args.json:
         print(json.dumps(res, indent=2))
+        return
+    if args.first_frame:
+        print(f"{res['clip']}: {res['processes']} fresh processes, medians")
+        for k in (0, 1):
+            f = res[f"frame{k}"]
+            print(f"frame {k}: first in a run {f['cold_ms']:6.2f} ms, again warm {f['warm_ms']:6.2f} ms, "
+                  f"ratio {f['ratio']:.2f}")
         return
     if args.memory:
         for k in ("1min", "10min"):
