@@ -493,6 +493,7 @@ def _blur_reduce(n: int, out: int, sigma: float) -> np.ndarray:
 # up to a target stroke width when dilated, shrunk when a marker stroke is eroded): measured
 # 128-168 px over the committed clips and held-out real, MNIST and empty ones
 _WARM_LONG_SIDES = range(120, 181)
+_CANON = BOX * 8  # render's canonical resolution: 8 px per final pixel
 
 
 def warm_up() -> None:
@@ -506,7 +507,7 @@ def warm_up() -> None:
     global _warmed
     if _warmed:
         return
-    sigma = BLUR * ((BOX * 8) / BOX)  # render's blur in canonical pixels: the same float as there
+    sigma = BLUR * (_CANON / BOX)  # render's blur in canonical pixels, computed as there
     for long_side in _WARM_LONG_SIDES:
         s = BOX / long_side
         for n in range(1, long_side + 1):
@@ -531,7 +532,7 @@ def render(mask: np.ndarray, target_width: float = TARGET_WIDTH) -> np.ndarray:
     m = mask[y0:y1, x0:x1].astype(np.uint8)
     long_side = max(m.shape)
     # bring the symbol to a canonical resolution (8 px per final px) first
-    canon = BOX * 8
+    canon = _CANON
     if long_side != canon:
         s = canon / long_side
         size = (max(1, round(m.shape[1] * s)), max(1, round(m.shape[0] * s)))

@@ -502,14 +502,8 @@ class Segmenter:
     @staticmethod
     def _holes(sub: np.ndarray) -> list[tuple[int, int]]:
         """Column spans of the mask's holes (background it encloses) at least a quarter of its height wide."""
-        h, w = sub.shape
-        bg = cv2.copyMakeBorder((sub == 0).view(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=1)
-        n, _, stats, _ = cv2.connectedComponentsWithStats(bg, connectivity=4)
-        out = []
-        for x, y, bw, bh, _ in stats[1:]:
-            if x > 0 and y > 0 and x + bw < w + 2 and y + bh < h + 2 and bw >= 0.25 * h:
-                out.append((int(x) - 1, int(x) - 1 + int(bw)))
-        return out
+        h = sub.shape[0]
+        return [(int(x) - 1, int(x) - 1 + int(bw)) for x, _, bw, _, _ in _enclosed_paper(sub) if bw >= 0.25 * h]
 
     # -- main entry ---------------------------------------------------------------
     def segment(self, frame: Frame | np.ndarray, binarised: Binarised | None = None) -> list[Region]:
@@ -822,18 +816,23 @@ def _turn(mask: np.ndarray, degrees: float) -> np.ndarray:
     return cv2.threshold(out, 127, 255, cv2.THRESH_BINARY)[1]
 
 
+def _enclosed_paper(sub: np.ndarray) -> np.ndarray:
+    """The background a 0/1 (or boolean) mask encloses: OpenCV statistics rows (x, y, w, h,
+    area) of each hole, 4-connected, x and y one more than in the mask (its added border)."""
+    h, w = sub.shape
+    bg = cv2.copyMakeBorder((sub == 0).view(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=1)
+    st = cv2.connectedComponentsWithStats(bg, connectivity=4)[2][1:]
+    # the paper round the strokes reaches the added border; a hole does not
+    inner = (st[:, 0] > 0) & (st[:, 1] > 0) & (st[:, 0] + st[:, 2] < w + 2) & (st[:, 1] + st[:, 3] < h + 2)
+    return st[inner]
+
+
 def _encloses_paper(labels: np.ndarray, stat: np.ndarray, label: int, min_area: int = 4) -> bool:
     """Whether a component's strokes close round some paper (a loop of at least ``min_area``
     work pixels: a 0, 6, 8 or 9 has one, the open strokes of a 4 or a 7 do not)."""
     x, y, w, h = (int(v) for v in stat[:4])
-    paper = cv2.copyMakeBorder((labels[y:y + h, x:x + w] != label).view(np.uint8), 1, 1, 1, 1,
-                               cv2.BORDER_CONSTANT, value=1)
-    n, lab, st, _ = cv2.connectedComponentsWithStats(paper, connectivity=4)
-    if n <= 2:  # label 0: the strokes; the paper round them (from the added border) is one more
-        return False
-    areas = st[1:, 4].copy()
-    areas[int(lab[0, 0]) - 1] = 0  # the paper outside
-    return int(areas.max()) >= min_area
+    holes = _enclosed_paper(labels[y:y + h, x:x + w] == label)
+    return bool(len(holes)) and int(holes[:, 4].max()) >= min_area
 
 
 def _hole_columns(sub: np.ndarray) -> int:
