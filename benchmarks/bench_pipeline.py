@@ -112,6 +112,13 @@ def speed(args) -> dict:
                 r.close()
 
 
+def _child_failed(r: subprocess.CompletedProcess) -> None:
+    """Stop with a measuring process's own last line (an ``error:`` line, or a crash's last line)."""
+    lines = r.stderr.strip().splitlines() or [f"exit status {r.returncode}"]
+    last = lines[-1]
+    sys.exit(last if last.startswith("error:") else f"error: a measuring process failed: {last}")
+
+
 CHILD = """
 import json, sys
 from vidrec.bench import peak_rss_mb
@@ -141,7 +148,7 @@ def memory(args) -> dict:
                                 "noop" if args.overhead else ",".join(args.plugin), args.model or ""],
                                capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
             if r.returncode:
-                sys.exit(r.stderr)
+                _child_failed(r)
             result[f"{minutes}min"] = {**json.loads(r.stdout.strip().splitlines()[-1]),
                                        "wall_s": round(time.perf_counter() - t0, 1)}
     result["ratio_10min_to_1min"] = round(result["10min"]["peak_rss_mb"] / result["1min"]["peak_rss_mb"], 3)
@@ -153,13 +160,19 @@ import json, sys, time
 from vidrec.pipeline import Pipeline
 from vidrec.plugins import make_recognizers
 from vidrec.sources import open_source
-recs = make_recognizers(sys.argv[2].split(","), {"model": sys.argv[3]} if sys.argv[3] else {})
-with open_source(sys.argv[1], prefetch=False) as src:
-    frames = []
-    for f in src:
-        frames.append(f)
-        if len(frames) == 2:
-            break
+from vidrec.errors import VidrecError
+try:
+    recs = make_recognizers(sys.argv[2].split(","), {"model": sys.argv[3]} if sys.argv[3] else {})
+    with open_source(sys.argv[1], prefetch=False) as src:
+        frames = []
+        for f in src:
+            frames.append(f)
+            if len(frames) == 2:
+                break
+except VidrecError as e:
+    sys.exit(f"error: {e}")
+if len(frames) < 2:
+    sys.exit(f"error: {sys.argv[1]} has {len(frames)} frame; the first two frames are measured")
 ms = {}
 with Pipeline(recs, draw=False) as p:
     for run in ("cold", "warm"):
@@ -183,7 +196,7 @@ def first_frames(args) -> dict:
             r = subprocess.run([sys.executable, "-c", FIRST, str(clip), ",".join(args.plugin), args.model or ""],
                                capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
             if r.returncode:
-                sys.exit(r.stderr)
+                _child_failed(r)
             runs.append(json.loads(r.stdout.strip().splitlines()[-1]))
     out = {"processes": len(runs), "clip": str(args.clip or "generated 14-digit sheet")}
     for k in (0, 1):
@@ -232,7 +245,15 @@ def main() -> None:
         sys.exit("error: --first-frame needs at least 1 process")
     if args.clip and not Path(args.clip).is_file():
         sys.exit(f"error: no such clip: {args.clip}")
-    res = first_frames(args) if args.first_frame else memory(args) if args.memory else speed(args)
+    from vidrec.errors import VidrecError
+
+    try:
+        res = first_frames(args) if args.first_frame else memory(args) if args.memory else speed(args)
+    except VidrecError as e:
+        sys.exit(f"error: {e}")
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written", file=sys.stderr)
+        sys.exit(130)
     if args.json:
         print(json.dumps(res, indent=2))
         return
