@@ -368,6 +368,30 @@ def test_a_1_written_close_beside_a_0_or_another_1_is_a_symbol_of_its_own(left):
     assert not any(_contains(b, first) and _contains(b, one) for b in found), found
 
 
+@pytest.mark.parametrize("rest", ["marker 8", "open 4"])
+def test_an_upright_stroke_joins_the_open_strokes_of_a_4_but_not_a_blob_of_its_height(rest):
+    """A 1 just beside a marker 8 whose small loops the binarisation filled in (a blob with no
+    hole left) is two symbols; the upright of an open 4 beside its diagonal and bar is one
+    (a fresh real-digit layout: "81" was one mark read as a doubtful 0, dropped for 14
+    frames). On a work-resolution mask, where the grouping works: their boxes touch, their
+    strokes do not."""
+    m = np.zeros((60, 60), np.uint8)
+    if rest == "marker 8":
+        cv2.ellipse(m, (18, 17), (9, 8), 0, 0, 360, 1, -1)
+        cv2.ellipse(m, (17, 32), (8, 9), 0, 0, 360, 1, -1)
+        x1 = int(np.flatnonzero(m.any(0)).max()) + 1
+        cv2.line(m, (x1 + 4, 10), (x1 + 1, 44), 1, 3)  # slanted, its box overlapping the 8's
+    else:
+        cv2.line(m, (22, 8), (8, 30), 1, 3)
+        cv2.line(m, (8, 30), (27, 30), 1, 3)
+        x1 = int(np.flatnonzero(m.any(0)).max()) + 1
+        cv2.line(m, (x1 + 3, 12), (x1 + 3, 46), 1, 3)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
+    assert n == 3  # two separate marks
+    groups = Segmenter()._groups(stats[1:], labels, np.arange(1, n))
+    assert sorted(map(sorted, groups)) == ([[0], [1]] if rest == "marker 8" else [[0, 1]])
+
+
 def test_a_digit_above_the_thin_lines_of_a_far_taller_mark_is_not_glued_to_them():
     """A sheet's edges seen as thin dark lines make one mark far taller than a digit; a digit
     a few strokes' widths above its box (24 px, well within the allowance of a gap for

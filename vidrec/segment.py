@@ -318,13 +318,17 @@ class Segmenter:
         beside = narrow & (gx <= 0.06 * hmax) & (gx > -0.2 * wmin) & (oy >= 0.5 * hmin) & (mw <= 0.9 * mh)
         # ... but a symbol beside a 1 is not the rest of a 4: the rest of a 4 is no upright stroke
         # of about its height itself (the other 1 of "11") and encloses no loop (the 0 of "01",
-        # the 8 of "18"). Over the held-out and README clips this rule had joined two digits 28
-        # times, and two strokes of one digit once. (A dot beside a stroke still joins it: a nose
-        # and its nostrils are one mark, turned down as such.)
+        # the 8 of "18"), nor a blob of its height (a marker 8 whose loops the binarisation
+        # closed: "81" on a fresh real-digit layout read as one "0" and was dropped, 14 frames).
+        # Over the held-out and README clips this rule had joined two digits 28 times, and two
+        # strokes of one digit once. (A dot beside a stroke still joins it: a nose and its
+        # nostrils are one mark, turned down as such.)
         for a, c in zip(*np.nonzero(np.triu(beside, 1))):
             o = a if ww[a] >= ww[c] else c  # the wider mark
-            if ((ww[o] <= 0.35 * hmax[a, c] and hmin[a, c] >= 0.6 * hmax[a, c])
-                    or (labels is not None and _encloses_paper(labels, stats[o], ids[o]))):
+            level = hmin[a, c] >= 0.6 * hmax[a, c]
+            if ((ww[o] <= 0.35 * hmax[a, c] and level)
+                    or (labels is not None and (_encloses_paper(labels, stats[o], ids[o])
+                                                or (level and _solid(labels, stats[o], ids[o]))))):
                 beside[a, c] = beside[c, a] = False
         # never merge into something that encloses it and is far taller: a frame, a box
         # drawn round the digits, the edge of the sheet or of the view
@@ -833,6 +837,19 @@ def _encloses_paper(labels: np.ndarray, stat: np.ndarray, label: int, min_area: 
     x, y, w, h = (int(v) for v in stat[:4])
     holes = _enclosed_paper(labels[y:y + h, x:x + w] == label)
     return bool(len(holes)) and int(holes[:, 4].max()) >= min_area
+
+
+def _solid(labels: np.ndarray, stat: np.ndarray, label: int, min_solidity: float = 0.85) -> bool:
+    """Whether a component fills its convex hull like a blob: a bold digit whose loops the
+    binarisation closed (a marker 8 or 0 at work resolution) does; the open strokes of a 4,
+    a diagonal and a bar with paper between them, do not."""
+    x, y, w, h = (int(v) for v in stat[:4])
+    sub = (labels[y:y + h, x:x + w] == label).view(np.uint8)
+    contours = cv2.findContours(sub, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0]
+    if not contours:
+        return False
+    hull = cv2.contourArea(cv2.convexHull(np.concatenate(contours)))
+    return hull > 0 and float(stat[4]) >= min_solidity * hull
 
 
 def _hole_columns(sub: np.ndarray) -> int:
