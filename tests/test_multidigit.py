@@ -687,6 +687,20 @@ def test_the_warm_up_runs_the_whole_path_and_leaves_nothing_behind(model):
     clean(rec)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("ruling", ["ruled", "squared"])
+def test_bar_on_a_notebooks_ruled_and_squared_paper(model, mnist_ready, tmp_path, ruling):
+    """People write on lined and squared paper: its lines run under and through the digits
+    (a grid touches every one of them) and must neither glue digits together nor cut them,
+    and a blank ruled sheet in the empty clip must give no 1s. (Seed 3: seed 2502's MNIST
+    layout on squared paper has a sprawling 4 that is cut in two, on plain paper too.)"""
+    from vidrec.evalvideo import evaluate_recordings
+    from vidrec.recordings import make_recordings
+
+    make_recordings(tmp_path, names=["sheet_still", "empty"], seed=3, ruling=ruling)
+    _check_bar(evaluate_recordings([tmp_path], plugin="multidigit"))
+
+
 def test_a_sheet_held_turned_is_read_from_upright_crops(model):
     """The committed still sheet turned by 14 degrees: its lines say how far it is turned, and
     the crops are turned back before the network sees them (it learnt upright digits); without

@@ -78,6 +78,33 @@ def test_a_turned_sheet_is_the_same_sheet_turned(mnist_ready, tmp_path):
     assert 12 < turned < 18, turned
 
 
+def test_ruled_and_squared_paper_draw_their_lines_and_plain_paper_draws_nothing():
+    """Ruled paper darkens rows only, squared paper rows and columns, each line by about a
+    fifth; plain paper is left alone and takes no random numbers (the committed clips, made
+    before paper had a ruling, remake as they were)."""
+    flat = np.full((200, 300, 3), 230.0, np.float32)
+    rng = np.random.default_rng(1)
+    state = rng.bit_generator.state
+    assert recordings.rule_paper(flat, rng, "plain") is flat and rng.bit_generator.state == state
+    for ruling, across in (("ruled", False), ("squared", True)):
+        img = recordings.rule_paper(flat.copy(), np.random.default_rng(1), ruling, digit_h=40.0)
+        g = img.mean(axis=2)
+        rows, cols = g.mean(axis=1), g.mean(axis=0)
+        darkest = g.min() / 230.0
+        assert 0.7 < darkest < 0.9, darkest
+        lined_rows = int((rows < 228).sum())
+        assert 200 / (1.7 * 40) - 1 <= lined_rows <= 2 * 200 / (0.55 * 40) + 2, lined_rows
+        assert ((cols < 228).sum() > 0) == across
+    with pytest.raises(VidrecError, match="unknown paper 'dotted'"):
+        recordings.rule_paper(flat, rng, "dotted")
+
+
+def test_a_clip_on_squared_paper_says_so(mnist_ready, tmp_path):
+    recordings.make_recordings(tmp_path, names=["sheet_still"], reader=None, seed=3, ruling="squared")
+    meta = json.loads((tmp_path / "sheet_still.json").read_text())
+    assert meta["paper"] == "squared" and meta["command"].endswith("--paper squared")
+
+
 def test_reading_text_of_visible_digits():
     P = recordings.Placed
     pts = np.zeros((1, 2), np.float32)
@@ -116,6 +143,8 @@ def test_cli_errors_are_one_line(runner, tmp_path):
     assert r.exit_code == 1 and "no clips with a ground-truth sidecar" in r.output
     r = runner.invoke(app, ["recordings", "make", "--out", str(tmp_path), "--clip", "bogus", "--reader", "none"])
     assert r.exit_code == 1 and "unknown clip 'bogus'" in r.output
+    r = runner.invoke(app, ["recordings", "make", "--out", str(tmp_path), "--paper", "dotted"])
+    assert r.exit_code == 1 and "--paper must be one of plain, ruled, squared" in r.output
 
 
 def test_eval_counts_false_digits_on_empty_frames(empty_clip):

@@ -24,7 +24,8 @@ visible in, whether the camera is held still, which plugins the clip is meant
 for, and the exact command that made it. Frames where motion smears the digits
 by more than a fifth of their height are marked ``"blurred": true`` and not
 scored (nobody can read them; a recogniser may say nothing or the right thing). Everything is seeded: the same command
-makes the same frames.
+makes the same frames. ``paper="ruled"`` or ``"squared"`` writes on a notebook's ruling
+(light blue-grey lines through and under the digits, and on the empty clip's blank sheets).
 """
 
 from __future__ import annotations
@@ -204,6 +205,41 @@ def paper(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
     fibre = cv2.GaussianBlur(rng.normal(0, 5, (h, w)).astype(np.float32), (0, 0), 0.8)
     img += fibre[..., None]
     return np.clip(img, 0, 255)
+
+
+RULINGS = ("plain", "ruled", "squared")
+
+
+def rule_paper(img: np.ndarray, rng: np.random.Generator, ruling: str, digit_h: float = 40.0) -> np.ndarray:
+    """A notebook's ruling on paper ``img`` (float32 BGR): ``"ruled"`` lines 1.4-1.7 digit
+    heights apart, or a ``"squared"`` grid 0.55-0.7 apart (5-mm squares under 8-mm digits);
+    1-px anti-aliased lines of a light blue-grey that darkens the paper by about a fifth.
+    ``"plain"`` draws nothing and takes nothing from ``rng`` (the committed clips stay as made).
+    """
+    if ruling == "plain":
+        return img
+    if ruling not in RULINGS:
+        raise VidrecError(f"unknown paper {ruling!r}; known: {', '.join(RULINGS)}")
+    h, w = img.shape[:2]
+    step = digit_h * (rng.uniform(1.4, 1.7) if ruling == "ruled" else rng.uniform(0.55, 0.7))
+    tint = np.float32([0.95, 0.82, 0.70]) * np.float32(rng.uniform(0.97, 1.03))
+    lines = np.zeros((h, w), np.float32)
+    q = 16  # cv2.line's fixed point (shift=4): lines at sub-pixel positions
+
+    def at(v: float) -> int:
+        return int(round(v * q))
+
+    y = rng.uniform(0, step)
+    while y < h:
+        cv2.line(lines, (0, at(y)), (at(w - 1), at(y)), 1.0, 1, cv2.LINE_AA, shift=4)
+        y += step
+    if ruling == "squared":
+        x = rng.uniform(0, step)
+        while x < w:
+            cv2.line(lines, (at(x), 0), (at(x), at(h - 1)), 1.0, 1, cv2.LINE_AA, shift=4)
+            x += step
+    lines = np.clip(lines, 0, 1)[..., None]
+    return img * (1 - lines) + img * tint * lines
 
 
 def draw_glyph(sheet: np.ndarray, g: Glyph, x: float, y: float, height: float, ink: tuple,
@@ -411,7 +447,7 @@ class Sheet:
 
 def make_sheet(rng: np.random.Generator, glyphs: list[Glyph], rows: list[list[int]],
                digit_h: float, ink_mix: bool = True, text_line: bool = False,
-               margin: float = 1.0) -> Sheet:
+               margin: float = 1.0, ruling: str = "plain") -> Sheet:
     """Rows of numbers: ``rows`` lists each row's number lengths, e.g. [[3, 1], [2, 2]].
 
     Digits of one number sit close (a gap of 0.1-0.35 of their height), numbers
@@ -424,7 +460,7 @@ def make_sheet(rng: np.random.Generator, glyphs: list[Glyph], rows: list[list[in
         widths.append(sum(n * digit_h * 0.85 for n in r) + digit_h * 1.7 * (len(r) - 1))
     sw = int(max(widths) + 2 * margin * digit_h + digit_h)
     sh = int(len(rows) * digit_h * 1.9 + 2 * margin * digit_h)
-    img = paper(rng, sw, sh)
+    img = rule_paper(paper(rng, sw, sh), rng, ruling, digit_h)
     ink_names = list(INKS)
     sheet_ink = INKS[str(rng.choice(["black", "blue"]))]
     placed = []
@@ -594,14 +630,14 @@ def _camera_kw(rng):
 
 
 # --- the clips ----------------------------------------------------------------------
-def clip_single(rng, glyphs: list[Glyph], n_frames: int = 40, turn: float = 0.0):
+def clip_single(rng, glyphs: list[Glyph], n_frames: int = 40, turn: float = 0.0, ruling: str = "plain"):
     """One digit on a small card held in the central box, with hand wobble; then a second card."""
     frames_all, truth_all = [], []
     half = n_frames // 2
     for k in range(2):
         g = glyphs[k]
         dh = rng.uniform(60, 95)
-        sheet = make_sheet(rng, [g], [[1]], dh, margin=0.9)
+        sheet = make_sheet(rng, [g], [[1]], dh, margin=0.9, ruling=ruling)
         wob = _wobble(rng, half, 3.0)
         base = Pose(W / 2 + rng.uniform(-15, 15), H / 2 + rng.uniform(-10, 10), rng.uniform(0.95, 1.15),
                     rng.uniform(-8, 8), (rng.uniform(-0.15, 0.15), rng.uniform(-0.15, 0.15)))
@@ -634,8 +670,9 @@ def _sheet_rows(rng, n_digits: int) -> list[list[int]]:
     return rows
 
 
-def clip_sheet_still(rng, glyphs: list[Glyph], n_frames: int = 45, n_digits: int = 14, turn: float = 0.0):
-    sheet = make_sheet(rng, glyphs, _sheet_rows(rng, n_digits), rng.uniform(36, 46))
+def clip_sheet_still(rng, glyphs: list[Glyph], n_frames: int = 45, n_digits: int = 14, turn: float = 0.0,
+                     ruling: str = "plain"):
+    sheet = make_sheet(rng, glyphs, _sheet_rows(rng, n_digits), rng.uniform(36, 46), ruling=ruling)
     sw, sh = sheet.image.shape[1], sheet.image.shape[0]
     scale = min(0.85 * W / sw, 0.8 * H / sh, 1.15)
     base = Pose(W / 2 + rng.uniform(-20, 20), H / 2 + rng.uniform(-15, 15), scale, rng.uniform(-6, 6),
@@ -645,9 +682,10 @@ def clip_sheet_still(rng, glyphs: list[Glyph], n_frames: int = 45, n_digits: int
     return render_clip(rng, sheet, poses, clutter, [0, 1], _camera_kw(rng), turn=turn)
 
 
-def clip_sheet_moving(rng, glyphs: list[Glyph], n_frames: int = 54, n_digits: int = 12, turn: float = 0.0):
+def clip_sheet_moving(rng, glyphs: list[Glyph], n_frames: int = 54, n_digits: int = 12, turn: float = 0.0,
+                      ruling: str = "plain"):
     """The sheet comes in from the left, turns and tilts, then leaves to the right."""
-    sheet = make_sheet(rng, glyphs, _sheet_rows(rng, n_digits), rng.uniform(34, 44))
+    sheet = make_sheet(rng, glyphs, _sheet_rows(rng, n_digits), rng.uniform(34, 44), ruling=ruling)
     sw, sh = sheet.image.shape[1], sheet.image.shape[0]
     scale = min(0.8 * W / sw, 0.75 * H / sh, 1.1)
     wob = _wobble(rng, n_frames, 2.5)
@@ -668,7 +706,7 @@ def clip_sheet_moving(rng, glyphs: list[Glyph], n_frames: int = 54, n_digits: in
     return render_clip(rng, sheet, poses, clutter, [0], _camera_kw(rng), turn=turn)
 
 
-def clip_empty(rng, glyphs: list[Glyph], n_frames: int = 60, turn: float = 0.0):
+def clip_empty(rng, glyphs: list[Glyph], n_frames: int = 60, turn: float = 0.0, ruling: str = "plain"):
     """No digits anywhere: blank paper, clutter, a face, clothing folds, printed text."""
     per = n_frames // 5
     frames, truth = [], []
@@ -680,7 +718,7 @@ def clip_empty(rng, glyphs: list[Glyph], n_frames: int = 60, turn: float = 0.0):
         truth.extend(tr)
 
     wob = _wobble(rng, per, 2.5)
-    blank = Sheet(paper(rng, 420, 300), [], [(42, 300), (378, 300)])
+    blank = Sheet(rule_paper(paper(rng, 420, 300), rng, ruling), [], [(42, 300), (378, 300)])
     poses = [Pose(W / 2 + w[0], H / 2 + w[1], 1.1, 4 + w[2], (0.1, 0.1)) for w in wob]
     add(*render_clip(rng, blank, poses, clutter, [0, 1], _camera_kw(rng), turn=turn))
     add(*render_clip(rng, None, [None] * per, clutter, [], _camera_kw(rng), turn=turn))
@@ -692,7 +730,7 @@ def clip_empty(rng, glyphs: list[Glyph], n_frames: int = 60, turn: float = 0.0):
 
     add(*render_clip(rng, None, [None] * per, face_scene, [], _camera_kw(rng), turn=turn))
     add(*render_clip(rng, None, [None] * per, clothing, [], _camera_kw(rng), turn=turn))
-    textsheet = Sheet(paper(rng, 460, 200), [], [(46, 200), (414, 200)])
+    textsheet = Sheet(rule_paper(paper(rng, 460, 200), rng, ruling), [], [(46, 200), (414, 200)])
     printed_text(textsheet.image, rng, 20, 80, 1.1)
     printed_text(textsheet.image, rng, 20, 150, 0.8)
     poses = [Pose(W / 2 + w[0], H / 2 + w[1], 1.0, -3 + w[2], (0.05, 0.1)) for w in wob]
@@ -710,7 +748,8 @@ CLIPS = {
 
 
 def remake_command(out_dir: str | os.PathLike, source: str = "mnist", seed: int = 2502,
-                   names: list[str] | None = None, reader: str | None = "mnist", turn: float = 0.0) -> str:
+                   names: list[str] | None = None, reader: str | None = "mnist", turn: float = 0.0,
+                   ruling: str = "plain") -> str:
     """The ``vidrec recordings make`` command line that makes these clips (a sidecar's "command")."""
     import shlex
 
@@ -718,19 +757,22 @@ def remake_command(out_dir: str | os.PathLike, source: str = "mnist", seed: int 
     cmd += "".join(f" --clip {c}" for c in names or ())
     if reader != "mnist":
         cmd += f" --reader {shlex.quote(str(reader or 'none'))}"
-    return cmd + (f" --turn {turn:g}" if turn else "")
+    return cmd + (f" --turn {turn:g}" if turn else "") + (f" --paper {ruling}" if ruling != "plain" else "")
 
 
 def make_recordings(out_dir: str | os.PathLike, source: str = "mnist", seed: int = 2502,
                     names: list[str] | None = None, command: str = "", progress=None,
-                    reader: str | None = "mnist", turn: float = 0.0) -> list[Path]:
+                    reader: str | None = "mnist", turn: float = 0.0, ruling: str = "plain") -> list[Path]:
     """Write every clip (or ``names``) and its sidecar into ``out_dir``; return the video paths.
 
     ``reader``: the model that picks legible MNIST digits (see :func:`legible_mnist`).
     ``turn``: degrees every sheet and card is turned by, on top of its own few (0: the clips
     as committed; the same seed makes the same clips otherwise).
+    ``ruling``: the paper's ruling, one of :data:`RULINGS` (see :func:`rule_paper`).
     """
-    command = command or remake_command(out_dir, source, seed, names, reader, turn)
+    if ruling not in RULINGS:
+        raise VidrecError(f"unknown paper {ruling!r}; known: {', '.join(RULINGS)}")
+    command = command or remake_command(out_dir, source, seed, names, reader, turn, ruling)
     out_dir = Path(out_dir)
     names = names or list(CLIPS)
     unknown = [n for n in names if n not in CLIPS]
@@ -750,8 +792,9 @@ def make_recordings(out_dir: str | os.PathLike, source: str = "mnist", seed: int
             glyphs = mnist_glyphs(rng, 40, allowed)
         else:
             glyphs = [pool[i] for i in rng.permutation(len(pool))]
-        frames, truth = maker(rng, glyphs, turn=turn)
+        frames, truth = maker(rng, glyphs, turn=turn, ruling=ruling)
         meta = {"clip": name, "plugins": plugins, "still": still, **({"turn": turn} if turn else {}),
+                **({"paper": ruling} if ruling != "plain" else {}),
                 "source": "mnist-test" if pool is None else "folder",
                 "seed": seed, "legible_by": reader if pool is None else None,
                 "command": command,
