@@ -392,6 +392,22 @@ def test_an_upright_stroke_joins_the_open_strokes_of_a_4_but_not_a_blob_of_its_h
     assert sorted(map(sorted, groups)) == ([[0], [1]] if rest == "marker 8" else [[0, 1]])
 
 
+def test_a_wide_mark_cut_into_two_short_pieces_is_one_sprawling_symbol_two_tall_ones_are_two():
+    """A 4 drawn wide and slanted (its diagonal and bar low on the left, its stem high on the
+    right) is cut at the projection minimum into two pieces, neither of which spans three
+    quarters of the mark's height: one symbol. Two digits of a line side by side each span
+    about its height: two."""
+    m = np.zeros((44, 60), np.uint8)
+    cv2.line(m, (22, 14), (2, 40), 1, 3)  # the 4's diagonal and bar, low on the left
+    cv2.line(m, (2, 40), (32, 36), 1, 3)
+    cv2.line(m, (48, 1), (44, 26), 1, 3)  # its stem, high on the right
+    assert Segmenter._sprawling(m, [(0, 36), (36, 60)])
+    two = np.zeros((44, 60), np.uint8)
+    cv2.ellipse(two, (13, 22), (10, 19), 0, 0, 360, 1, 3)  # a 0 and a 1 of the same height
+    cv2.line(two, (45, 3), (45, 41), 1, 3)
+    assert not Segmenter._sprawling(two, [(0, 30), (30, 60)])
+
+
 def test_a_digit_above_the_thin_lines_of_a_far_taller_mark_is_not_glued_to_them():
     """A sheet's edges seen as thin dark lines make one mark far taller than a digit; a digit
     a few strokes' widths above its box (24 px, well within the allowance of a gap for

@@ -464,6 +464,15 @@ class Segmenter:
                 break
         return out
 
+    @staticmethod
+    def _sprawling(sub: np.ndarray, pieces: list[tuple[int, int]]) -> bool:
+        """Whether two pieces cut from a wide mark are one symbol drawn wide and slanted: neither
+        spans three quarters of the mark's height (a sprawling 4 whose bar runs far left of its
+        stem, cut into its diagonal-and-bar and its stem, was read "41"). Two symbols of a line
+        stand side by side, each about the line's height."""
+        gh = sub.shape[0]
+        return all(cv2.boundingRect(sub[:, a:b])[3] < 0.75 * gh for a, b in pieces)
+
     def _split(self, sub: np.ndarray) -> list[tuple[int, int]]:
         """Column ranges of the symbols in a too-wide mask, cut at projection minima.
 
@@ -580,6 +589,8 @@ class Segmenter:
             wide = False  # one symbol wider than max_aspect (see :meth:`_rejoin_short`)
             if (x1 - x0) > cfg.max_aspect * gh:
                 pieces = self._rejoin_short(sub, self._split(sub))
+                if len(pieces) == 2 and self._sprawling(sub, pieces):
+                    pieces = [(0, x1 - x0)]
                 wide = len(pieces) == 1 and (x1 - x0) <= cfg.max_wide_aspect * gh
             elif (x1 - x0) > cfg.valley_aspect * gh:
                 pieces = self._valley_split(sub)
