@@ -738,9 +738,9 @@ def test_bar_on_a_notebooks_ruled_and_squared_paper(model, mnist_ready, tmp_path
     bar, that was cut into "4" and "1", on the same layout drawn without lines too: see
     ``Segmenter._sprawling``.)"""
     from vidrec.evalvideo import evaluate_recordings
-    from vidrec.recordings import make_recordings
+    from vidrec.recordings import Stationery, make_recordings
 
-    make_recordings(tmp_path, names=["sheet_still", "empty"], seed=2502, ruling=ruling)
+    make_recordings(tmp_path, names=["sheet_still", "empty"], seed=2502, style=Stationery(ruling))
     _check_bar(evaluate_recordings([tmp_path], plugin="multidigit"))
 
 

@@ -99,10 +99,28 @@ def test_ruled_and_squared_paper_draw_their_lines_and_plain_paper_draws_nothing(
         recordings.rule_paper(flat, rng, "dotted")
 
 
-def test_a_clip_on_squared_paper_says_so(mnist_ready, tmp_path):
-    recordings.make_recordings(tmp_path, names=["sheet_still"], reader=None, seed=3, ruling="squared")
-    meta = json.loads((tmp_path / "sheet_still.json").read_text())
-    assert meta["paper"] == "squared" and meta["command"].endswith("--paper squared")
+def test_a_clip_on_squared_paper_in_pencil_says_so_and_draws_in_those_inks(mnist_ready, tmp_path):
+    style = recordings.Stationery("squared", ("pencil",))
+    recordings.make_recordings(tmp_path / "p", names=["sheet_still"], reader=None, seed=3, style=style)
+    meta = json.loads((tmp_path / "p" / "sheet_still.json").read_text())
+    assert meta["paper"] == "squared" and meta["inks"] == ["pencil"]
+    assert meta["command"].endswith("--paper squared --ink pencil")
+    recordings.make_recordings(tmp_path / "b", names=["sheet_still"], reader=None, seed=3)
+    assert "inks" not in json.loads((tmp_path / "b" / "sheet_still.json").read_text())
+
+    def darkest_ink(path):  # the darkest grey inside the digits' boxes, frame 0
+        ok, img = cv2.VideoCapture(str(path / "sheet_still.mp4")).read()
+        gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+        truth = json.loads((path / "sheet_still.json").read_text())["truth"][0]["digits"]
+        return np.median([gray[y:y + h, x:x + w].min() for x, y, w, h in (d["box"] for d in truth)])
+
+    # pencil (grey 120) leaves lines far less dark than the ballpoints (grey 30-80)
+    assert darkest_ink(tmp_path / "p") > darkest_ink(tmp_path / "b") + 25
+    for bad, match in ((recordings.Stationery("dotted"), "unknown paper 'dotted'"),
+                       (recordings.Stationery("plain", ("gold",)), "unknown ink 'gold'"),
+                       (recordings.Stationery("plain", ()), "no inks given")):
+        with pytest.raises(VidrecError, match=match):
+            recordings.make_recordings(tmp_path / "x", names=["sheet_still"], reader=None, seed=3, style=bad)
 
 
 def test_reading_text_of_visible_digits():
@@ -145,6 +163,8 @@ def test_cli_errors_are_one_line(runner, tmp_path):
     assert r.exit_code == 1 and "unknown clip 'bogus'" in r.output
     r = runner.invoke(app, ["recordings", "make", "--out", str(tmp_path), "--paper", "dotted"])
     assert r.exit_code == 1 and "--paper must be one of plain, ruled, squared" in r.output
+    r = runner.invoke(app, ["recordings", "make", "--out", str(tmp_path), "--ink", "gold"])
+    assert r.exit_code == 1 and "unknown ink 'gold'; known: black, blue, red, darkblue, pencil, green" in r.output
 
 
 def test_eval_counts_false_digits_on_empty_frames(empty_clip):

@@ -24,8 +24,9 @@ visible in, whether the camera is held still, which plugins the clip is meant
 for, and the exact command that made it. Frames where motion smears the digits
 by more than a fifth of their height are marked ``"blurred": true`` and not
 scored (nobody can read them; a recogniser may say nothing or the right thing). Everything is seeded: the same command
-makes the same frames. ``paper="ruled"`` or ``"squared"`` writes on a notebook's ruling
-(light blue-grey lines through and under the digits, and on the empty clip's blank sheets).
+makes the same frames. A :class:`Stationery` with ``ruling="ruled"`` or ``"squared"`` writes on
+a notebook's ruling (light blue-grey lines through and under the digits, and on the empty clip's
+blank sheets), and with ``inks`` in other pens than the four ballpoints (pencil, green).
 """
 
 from __future__ import annotations
@@ -43,12 +44,17 @@ from vidrec.errors import VidrecError
 W, H = 640, 480
 FPS = 15
 BLUR_UNREADABLE = 0.2  # motion smear, as a share of a digit's height, that makes it unreadable
-INKS = {  # BGR ballpoint colours
+INKS = {  # BGR ballpoint colours: a sheet's numbers are written in these, mixed
     "black": (38, 34, 30),
     "blue": (150, 62, 28),
     "red": (42, 40, 175),
     "darkblue": (105, 40, 20),
 }
+FAINT_INKS = {  # fainter pens, for ``--ink``: their lines are 30-45% less dark than black ballpoint's
+    "pencil": (125, 122, 120),
+    "green": (70, 130, 40),
+}
+ALL_INKS = {**INKS, **FAINT_INKS}
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
 
@@ -208,6 +214,26 @@ def paper(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
 
 
 RULINGS = ("plain", "ruled", "squared")
+
+
+@dataclass(frozen=True)
+class Stationery:
+    """What the digits are written on and with: the paper's ruling (:data:`RULINGS`, see
+    :func:`rule_paper`) and the inks each number picks one of (names in :data:`ALL_INKS`;
+    None: the ballpoints of :data:`INKS`, as the committed clips were made)."""
+
+    ruling: str = "plain"
+    inks: tuple[str, ...] | None = None
+
+    def check(self) -> "Stationery":
+        if self.ruling not in RULINGS:
+            raise VidrecError(f"unknown paper {self.ruling!r}; known: {', '.join(RULINGS)}")
+        for name in self.inks or ():
+            if name not in ALL_INKS:
+                raise VidrecError(f"unknown ink {name!r}; known: {', '.join(ALL_INKS)}")
+        if self.inks is not None and not self.inks:
+            raise VidrecError("no inks given")
+        return self
 
 
 def rule_paper(img: np.ndarray, rng: np.random.Generator, ruling: str, digit_h: float = 40.0) -> np.ndarray:
@@ -447,7 +473,7 @@ class Sheet:
 
 def make_sheet(rng: np.random.Generator, glyphs: list[Glyph], rows: list[list[int]],
                digit_h: float, ink_mix: bool = True, text_line: bool = False,
-               margin: float = 1.0, ruling: str = "plain") -> Sheet:
+               margin: float = 1.0, style: Stationery = Stationery()) -> Sheet:
     """Rows of numbers: ``rows`` lists each row's number lengths, e.g. [[3, 1], [2, 2]].
 
     Digits of one number sit close (a gap of 0.1-0.35 of their height), numbers
@@ -460,16 +486,20 @@ def make_sheet(rng: np.random.Generator, glyphs: list[Glyph], rows: list[list[in
         widths.append(sum(n * digit_h * 0.85 for n in r) + digit_h * 1.7 * (len(r) - 1))
     sw = int(max(widths) + 2 * margin * digit_h + digit_h)
     sh = int(len(rows) * digit_h * 1.9 + 2 * margin * digit_h)
-    img = rule_paper(paper(rng, sw, sh), rng, ruling, digit_h)
-    ink_names = list(INKS)
-    sheet_ink = INKS[str(rng.choice(["black", "blue"]))]
+    img = rule_paper(paper(rng, sw, sh), rng, style.ruling, digit_h)
+    if style.inks is None:
+        ink_names = list(INKS)
+        sheet_ink = INKS[str(rng.choice(["black", "blue"]))]
+    else:
+        ink_names = list(style.inks)
+        sheet_ink = ALL_INKS[str(rng.choice(ink_names))]
     placed = []
     y = margin * digit_h + 0.1 * digit_h
     for ri, r in enumerate(rows):
         x = margin * digit_h + rng.uniform(0, 0.5) * digit_h
         drift = rng.uniform(-0.08, 0.08)
         for gi_row, n in enumerate(r):
-            ink = INKS[str(rng.choice(ink_names))] if ink_mix else sheet_ink
+            ink = ALL_INKS[str(rng.choice(ink_names))] if ink_mix else sheet_ink
             for _ in range(n):
                 g = glyphs[gi % len(glyphs)]
                 gi += 1
@@ -630,14 +660,14 @@ def _camera_kw(rng):
 
 
 # --- the clips ----------------------------------------------------------------------
-def clip_single(rng, glyphs: list[Glyph], n_frames: int = 40, turn: float = 0.0, ruling: str = "plain"):
+def clip_single(rng, glyphs: list[Glyph], n_frames: int = 40, turn: float = 0.0, style: Stationery = Stationery()):
     """One digit on a small card held in the central box, with hand wobble; then a second card."""
     frames_all, truth_all = [], []
     half = n_frames // 2
     for k in range(2):
         g = glyphs[k]
         dh = rng.uniform(60, 95)
-        sheet = make_sheet(rng, [g], [[1]], dh, margin=0.9, ruling=ruling)
+        sheet = make_sheet(rng, [g], [[1]], dh, margin=0.9, style=style)
         wob = _wobble(rng, half, 3.0)
         base = Pose(W / 2 + rng.uniform(-15, 15), H / 2 + rng.uniform(-10, 10), rng.uniform(0.95, 1.15),
                     rng.uniform(-8, 8), (rng.uniform(-0.15, 0.15), rng.uniform(-0.15, 0.15)))
@@ -671,8 +701,8 @@ def _sheet_rows(rng, n_digits: int) -> list[list[int]]:
 
 
 def clip_sheet_still(rng, glyphs: list[Glyph], n_frames: int = 45, n_digits: int = 14, turn: float = 0.0,
-                     ruling: str = "plain"):
-    sheet = make_sheet(rng, glyphs, _sheet_rows(rng, n_digits), rng.uniform(36, 46), ruling=ruling)
+                     style: Stationery = Stationery()):
+    sheet = make_sheet(rng, glyphs, _sheet_rows(rng, n_digits), rng.uniform(36, 46), style=style)
     sw, sh = sheet.image.shape[1], sheet.image.shape[0]
     scale = min(0.85 * W / sw, 0.8 * H / sh, 1.15)
     base = Pose(W / 2 + rng.uniform(-20, 20), H / 2 + rng.uniform(-15, 15), scale, rng.uniform(-6, 6),
@@ -683,9 +713,9 @@ def clip_sheet_still(rng, glyphs: list[Glyph], n_frames: int = 45, n_digits: int
 
 
 def clip_sheet_moving(rng, glyphs: list[Glyph], n_frames: int = 54, n_digits: int = 12, turn: float = 0.0,
-                      ruling: str = "plain"):
+                      style: Stationery = Stationery()):
     """The sheet comes in from the left, turns and tilts, then leaves to the right."""
-    sheet = make_sheet(rng, glyphs, _sheet_rows(rng, n_digits), rng.uniform(34, 44), ruling=ruling)
+    sheet = make_sheet(rng, glyphs, _sheet_rows(rng, n_digits), rng.uniform(34, 44), style=style)
     sw, sh = sheet.image.shape[1], sheet.image.shape[0]
     scale = min(0.8 * W / sw, 0.75 * H / sh, 1.1)
     wob = _wobble(rng, n_frames, 2.5)
@@ -706,7 +736,7 @@ def clip_sheet_moving(rng, glyphs: list[Glyph], n_frames: int = 54, n_digits: in
     return render_clip(rng, sheet, poses, clutter, [0], _camera_kw(rng), turn=turn)
 
 
-def clip_empty(rng, glyphs: list[Glyph], n_frames: int = 60, turn: float = 0.0, ruling: str = "plain"):
+def clip_empty(rng, glyphs: list[Glyph], n_frames: int = 60, turn: float = 0.0, style: Stationery = Stationery()):
     """No digits anywhere: blank paper, clutter, a face, clothing folds, printed text."""
     per = n_frames // 5
     frames, truth = [], []
@@ -718,7 +748,7 @@ def clip_empty(rng, glyphs: list[Glyph], n_frames: int = 60, turn: float = 0.0, 
         truth.extend(tr)
 
     wob = _wobble(rng, per, 2.5)
-    blank = Sheet(rule_paper(paper(rng, 420, 300), rng, ruling), [], [(42, 300), (378, 300)])
+    blank = Sheet(rule_paper(paper(rng, 420, 300), rng, style.ruling), [], [(42, 300), (378, 300)])
     poses = [Pose(W / 2 + w[0], H / 2 + w[1], 1.1, 4 + w[2], (0.1, 0.1)) for w in wob]
     add(*render_clip(rng, blank, poses, clutter, [0, 1], _camera_kw(rng), turn=turn))
     add(*render_clip(rng, None, [None] * per, clutter, [], _camera_kw(rng), turn=turn))
@@ -730,7 +760,7 @@ def clip_empty(rng, glyphs: list[Glyph], n_frames: int = 60, turn: float = 0.0, 
 
     add(*render_clip(rng, None, [None] * per, face_scene, [], _camera_kw(rng), turn=turn))
     add(*render_clip(rng, None, [None] * per, clothing, [], _camera_kw(rng), turn=turn))
-    textsheet = Sheet(rule_paper(paper(rng, 460, 200), rng, ruling), [], [(46, 200), (414, 200)])
+    textsheet = Sheet(rule_paper(paper(rng, 460, 200), rng, style.ruling), [], [(46, 200), (414, 200)])
     printed_text(textsheet.image, rng, 20, 80, 1.1)
     printed_text(textsheet.image, rng, 20, 150, 0.8)
     poses = [Pose(W / 2 + w[0], H / 2 + w[1], 1.0, -3 + w[2], (0.05, 0.1)) for w in wob]
@@ -749,7 +779,7 @@ CLIPS = {
 
 def remake_command(out_dir: str | os.PathLike, source: str = "mnist", seed: int = 2502,
                    names: list[str] | None = None, reader: str | None = "mnist", turn: float = 0.0,
-                   ruling: str = "plain") -> str:
+                   style: Stationery = Stationery()) -> str:
     """The ``vidrec recordings make`` command line that makes these clips (a sidecar's "command")."""
     import shlex
 
@@ -757,22 +787,23 @@ def remake_command(out_dir: str | os.PathLike, source: str = "mnist", seed: int 
     cmd += "".join(f" --clip {c}" for c in names or ())
     if reader != "mnist":
         cmd += f" --reader {shlex.quote(str(reader or 'none'))}"
-    return cmd + (f" --turn {turn:g}" if turn else "") + (f" --paper {ruling}" if ruling != "plain" else "")
+    cmd += f" --turn {turn:g}" if turn else ""
+    cmd += f" --paper {style.ruling}" if style.ruling != "plain" else ""
+    return cmd + "".join(f" --ink {name}" for name in style.inks or ())
 
 
 def make_recordings(out_dir: str | os.PathLike, source: str = "mnist", seed: int = 2502,
                     names: list[str] | None = None, command: str = "", progress=None,
-                    reader: str | None = "mnist", turn: float = 0.0, ruling: str = "plain") -> list[Path]:
+                    reader: str | None = "mnist", turn: float = 0.0, style: Stationery = Stationery()) -> list[Path]:
     """Write every clip (or ``names``) and its sidecar into ``out_dir``; return the video paths.
 
     ``reader``: the model that picks legible MNIST digits (see :func:`legible_mnist`).
     ``turn``: degrees every sheet and card is turned by, on top of its own few (0: the clips
     as committed; the same seed makes the same clips otherwise).
-    ``ruling``: the paper's ruling, one of :data:`RULINGS` (see :func:`rule_paper`).
+    ``style``: the paper's ruling and the inks (see :class:`Stationery`).
     """
-    if ruling not in RULINGS:
-        raise VidrecError(f"unknown paper {ruling!r}; known: {', '.join(RULINGS)}")
-    command = command or remake_command(out_dir, source, seed, names, reader, turn, ruling)
+    style.check()
+    command = command or remake_command(out_dir, source, seed, names, reader, turn, style)
     out_dir = Path(out_dir)
     names = names or list(CLIPS)
     unknown = [n for n in names if n not in CLIPS]
@@ -792,9 +823,10 @@ def make_recordings(out_dir: str | os.PathLike, source: str = "mnist", seed: int
             glyphs = mnist_glyphs(rng, 40, allowed)
         else:
             glyphs = [pool[i] for i in rng.permutation(len(pool))]
-        frames, truth = maker(rng, glyphs, turn=turn, ruling=ruling)
+        frames, truth = maker(rng, glyphs, turn=turn, style=style)
         meta = {"clip": name, "plugins": plugins, "still": still, **({"turn": turn} if turn else {}),
-                **({"paper": ruling} if ruling != "plain" else {}),
+                **({"paper": style.ruling} if style.ruling != "plain" else {}),
+                **({"inks": list(style.inks)} if style.inks is not None else {}),
                 "source": "mnist-test" if pool is None else "folder",
                 "seed": seed, "legible_by": reader if pool is None else None,
                 "command": command,

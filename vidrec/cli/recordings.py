@@ -31,20 +31,23 @@ def make_cmd(
     turn: float = typer.Option(0.0, "--turn", min=-30.0, max=30.0,
                                help="Degrees every sheet and card is turned by (a sheet held at a slant), on top of its own few."),
     paper: str = typer.Option("plain", "--paper", help="plain, ruled (lines under the digits) or squared (a grid through them)."),
+    ink: list[str] = typer.Option([], "--ink", help="Write the numbers in these inks (repeatable; each number picks one): "
+                                  "black, blue, red, darkblue (the default: all four ballpoints), pencil, green."),
 ) -> None:
     """Write the clips (MP4, 640x480) and a ground-truth JSON beside each."""
     from vidrec.cli.ui import progress, say
-    from vidrec.recordings import CLIPS, RULINGS, make_recordings
+    from vidrec.recordings import CLIPS, RULINGS, Stationery, make_recordings
 
     if source != "mnist" and not Path(source).is_dir():
         raise VidrecError(f"--source must be 'mnist' or a folder of digit images; {source} is neither")
     if paper not in RULINGS:
         raise VidrecError(f"--paper must be one of {', '.join(RULINGS)}, not {paper!r}")
+    style = Stationery(paper, tuple(ink) or None).check()
     names = list(clip) or list(CLIPS)
     with progress() as bar:
         task = bar.add_task("making clips", total=len(names), info="")
         paths = make_recordings(out, source=source, seed=seed, names=list(clip) or None,
-                                reader=None if reader.lower() == "none" else reader, turn=turn, ruling=paper,
+                                reader=None if reader.lower() == "none" else reader, turn=turn, style=style,
                                 progress=lambda name: bar.update(task, advance=1, info=name))
     for p in paths:
         say(f"wrote {p} ({p.stat().st_size // 1024} KB) and {p.with_suffix('.json').name}")
