@@ -408,6 +408,19 @@ def test_a_wide_mark_cut_into_two_short_pieces_is_one_sprawling_symbol_two_tall_
     assert not Segmenter._sprawling(two, [(0, 30), (30, 60)])
 
 
+def test_a_hairline_digit_is_ink_though_the_work_image_dims_it():
+    """A 7 in a 1-px line of grey 130 on paper of 205 (a fine pencil): its contrast is 0.37 of
+    the paper, but the reduced, smoothed work image dims a line that thin below the 0.2 a pen
+    line's core must reach; on the frame's own pixels it passes (pencil digits of moving
+    sheets failed that test)."""
+    img = _scene_with_sheet(7)
+    cv2.line(img, (300, 200), (330, 200), (130, 130, 130), 1, cv2.LINE_8)
+    cv2.line(img, (330, 200), (312, 244), (130, 130, 130), 1, cv2.LINE_8)
+    gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    found = [r.box for r in Segmenter().segment(gray)]
+    assert sum(_contains((299, 199, 33, 47), b) for b in found) == 1, found
+
+
 def test_a_digit_above_the_thin_lines_of_a_far_taller_mark_is_not_glued_to_them():
     """A sheet's edges seen as thin dark lines make one mark far taller than a digit; a digit
     a few strokes' widths above its box (24 px, well within the allowance of a gap for

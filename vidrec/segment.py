@@ -699,12 +699,20 @@ class Segmenter:
                         continue
                 # a pen line's core is far darker than its paper; shading (a nose, a fold in
                 # cloth, a shadow) only dims it
-                peak = (paper - cv2.minMaxLoc(b.small[by0:by0 + bh, bx0:bx0 + bw])[0]) / max(1.0, paper)
-                if (peak < cfg.min_peak_contrast or peak * paper < cfg.min_peak_depth
+                peak = work_peak = (paper - cv2.minMaxLoc(b.small[by0:by0 + bh, bx0:bx0 + bw])[0]) / max(1.0, paper)
+                if peak < cfg.min_peak_contrast and peak * paper >= cfg.min_peak_depth:
+                    # a thin line (a pencil's, a fine pen's) loses a third of its contrast in the
+                    # reduced, smoothed work image; shading, a fold, a weave is as faint at full
+                    # resolution. So the share is also read on the frame's own pixels (3x3-smoothed
+                    # against single-pixel noise): pencil digits of a moving sheet failed it. (The
+                    # depth in grey levels stays the work image's: the edge of a dark disc on a dark
+                    # surface, 29 levels deep there and 30 at full resolution, became a "1")
+                    peak = max(peak, _full_peak(gray, fx, fy, fw, fh, paper, cfg.polarity == "light"))
+                if (peak < cfg.min_peak_contrast or work_peak * paper < cfg.min_peak_depth
                         or (stroke * s / (bh * s) > 0.2 and peak < 0.4)):
                     continue  # too faint for ink, or thick and faint: shading, a fold, a weave
                 if cfg.min_edge > 0 and _edge_sharpness(b.small[by0:by0 + bh, bx0:bx0 + bw], piece,
-                                                         peak * paper) < cfg.min_edge:
+                                                         work_peak * paper) < cfg.min_edge:
                     continue  # soft all round: the knots of a weave, a fold's shading, not ink
                 ring = b.small[ry0:ry1, rx0:rx1]
                 own = (slice(by0 - ry0, by0 - ry0 + bh), slice(bx0 - rx0, bx0 - rx0 + bw))
@@ -861,6 +869,17 @@ def _solid(labels: np.ndarray, stat: np.ndarray, label: int, min_solidity: float
         return False
     hull = cv2.contourArea(cv2.convexHull(np.concatenate(contours)))
     return hull > 0 and float(stat[4]) >= min_solidity * hull
+
+
+def _full_peak(gray: np.ndarray, x: float, y: float, w: float, h: float, paper: float, light: bool) -> float:
+    """The darkest ink of a box (frame pixels) against ``paper``, as a share of it, read off the
+    frame itself after a 3x3 Gaussian (single-pixel noise is no ink)."""
+    x0, y0 = max(0, int(x)), max(0, int(y))
+    box = gray[y0:int(np.ceil(y + h)), x0:int(np.ceil(x + w))]
+    if box.size == 0:
+        return 0.0
+    darkest = cv2.minMaxLoc(cv2.GaussianBlur(box, (3, 3), 0))[1 if light else 0]
+    return ((darkest - (255 - paper)) if light else (paper - darkest)) / max(1.0, paper)
 
 
 def _hole_columns(sub: np.ndarray) -> int:
