@@ -423,8 +423,8 @@ class MultiDigit(Recognizer):
             return []
         boxes = [r.box for r in regions]
         sure = probs.max(axis=1) >= self.min_confidence
-        lines = self._context_lines(boxes)  # read once, for the printed-text and number tests
-        drop = self._printed_text(boxes, sure, lines)
+        context = self._context(boxes)  # read once, for the printed-text and number tests
+        drop = self._printed_text(boxes, sure, context)
         # pieces cut from one touching run stand or fall together: if one of them is not
         # surely a digit, the run was letters or a scribble, not digits that touch
         runs: dict[int, list[int]] = {}
@@ -464,7 +464,7 @@ class MultiDigit(Recognizer):
                 # doubtful, but written inside a number whose other digits are sure: see
                 # :meth:`_within_numbers` (worked out once per frame, only when asked)
                 if backed is None:
-                    backed = self._within_numbers(boxes, sure, drop, lines)
+                    backed = self._within_numbers(boxes, sure, drop, context)
                 shown = bool(backed[k])
             if t.confidence < (self.keep_confidence if shown else self.min_confidence):
                 t.shown_label, t.shown_run = None, 0
@@ -524,13 +524,15 @@ class MultiDigit(Recognizer):
         limit = 2.0 * float(median(np.array([b[3] for b in boxes], np.float32)))
         return [r for r in rejected if r[3] <= limit]
 
-    def _context_lines(self, boxes: list) -> list[list[list[int]]]:
-        """The words of each line of ``boxes`` and the marks the segmenter turned down after
-        them (:func:`vidrec.reading.line_words`, :meth:`_context_marks`): the context both word
-        tests read."""
-        return reading.line_words(list(boxes) + self._context_marks(boxes), self.space)
+    def _context(self, boxes: list) -> tuple[list, list[list[list[int]]]]:
+        """The context both word tests read: the marks the segmenter turned down that may be
+        letters among ``boxes`` (:meth:`_context_marks`), and the words of each line of
+        ``boxes`` followed by those marks (:func:`vidrec.reading.line_words`; an index past
+        the boxes is a mark). Worked out once per frame and handed to both tests."""
+        marks = self._context_marks(boxes)
+        return marks, reading.line_words(list(boxes) + marks, self.space)
 
-    def _within_numbers(self, boxes: list, sure: np.ndarray, drop: np.ndarray, lines=None) -> np.ndarray:
+    def _within_numbers(self, boxes: list, sure: np.ndarray, drop: np.ndarray, context=None) -> np.ndarray:
         """Which regions sit inside a number whose other digits are all surely digits.
 
         The mirror of :meth:`_printed_text`: a doubtful mark among letters is a
@@ -544,8 +546,7 @@ class MultiDigit(Recognizer):
         """
         n = len(boxes)
         out = np.zeros(n, bool)
-        if lines is None:
-            lines = self._context_lines(boxes)
+        _, lines = context or self._context(boxes)
         for w in (w for ws in lines for w in ws):
             if len(w) < 2 or any(k >= n or drop[k] for k in w):
                 continue
@@ -554,7 +555,7 @@ class MultiDigit(Recognizer):
                 out[doubtful[0]] = True
         return out
 
-    def _printed_text(self, boxes: list, sure: np.ndarray, lines=None) -> np.ndarray:
+    def _printed_text(self, boxes: list, sure: np.ndarray, context=None) -> np.ndarray:
         """Which regions belong to a word that is mostly not digits (printed text, a logo).
 
         Words are runs of closely spaced marks, counting the symbol-sized marks the
@@ -569,7 +570,7 @@ class MultiDigit(Recognizer):
         (handwriting next to a printed label would go too; a number written apart, or
         larger than the print, stays).
         """
-        rejected = self._context_marks(boxes)
+        rejected, lines = context or self._context(boxes)
         allb = list(boxes) + rejected
         bad = np.concatenate([~sure, np.ones(len(rejected), bool)])
         drop = np.zeros(len(boxes), bool)
@@ -578,8 +579,6 @@ class MultiDigit(Recognizer):
         weight = np.ones(len(allb))
         if self.wide_mark > 0:
             weight[n:] = [2.0 if b[2] > self.wide_mark * b[3] else 1.0 for b in rejected]
-        if lines is None:
-            lines = self._context_lines(boxes)
         printed = []  # per line, per word: judged a printed word
         for ws in lines:
             printed.append([])
