@@ -2,12 +2,14 @@
 # Start a throwaway PostgreSQL server on 127.0.0.1 for the sweep tests and print its URL.
 #
 #   eval "$(scripts/ci-postgres.sh)"     # exports VIDREC_TEST_POSTGRES=postgresql://...
+#   scripts/ci-postgres.sh --stop        # stops the server this script started, if it runs
 #
 # Installs Debian's postgresql package when no server binaries are present (needs root,
 # as in CI), runs the server from its own data folder (not the Debian cluster), as the
 # postgres user when started by root, and is safe to run twice (an answering server is
 # reused). The URL is also written to $VIDREC_PG_DIR/url. Messages go to stderr; stdout
-# carries only the export line.
+# carries only export lines: the URL, and VIDREC_PG_STARTED=1 when this call started the
+# server (a caller that started it stops it with --stop when done; a reused one is left).
 set -euo pipefail
 
 PORT="${VIDREC_PG_PORT:-54329}"
@@ -21,6 +23,19 @@ log() { echo "ci-postgres: $*" >&2; }
 
 bindir() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 
+as_owner() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+if [ "${1:-}" = "--stop" ]; then
+  BIN="$(bindir)"
+  if [ -n "$BIN" ] && [ -s "$DIR/data/postmaster.pid" ]; then
+    log "stopping the server in $DIR/data"
+    as_owner "$BIN/pg_ctl" -D "$DIR/data" -m fast -w stop >&2
+  fi
+  exit 0
+fi
+
 BIN="$(bindir)"
 if [ -z "$BIN" ]; then
   if [ "$(id -u)" != 0 ]; then
@@ -33,10 +48,7 @@ if [ -z "$BIN" ]; then
   BIN="$(bindir)"
 fi
 
-as_owner() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
-
+STARTED=0
 if "$BIN/pg_isready" -q -h 127.0.0.1 -p "$PORT"; then
   log "a server already answers on port $PORT; reusing it"
 else
@@ -49,6 +61,7 @@ else
   log "starting the server on 127.0.0.1:$PORT"
   as_owner "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 \
     -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >&2
+  STARTED=1
 fi
 
 psql_() { "$BIN/psql" -h 127.0.0.1 -p "$PORT" -U postgres -v ON_ERROR_STOP=1 -qtA "$@"; }
@@ -61,3 +74,5 @@ fi
 echo "$URL" > "$DIR/url"
 log "ready: $URL"
 echo "export VIDREC_TEST_POSTGRES=$URL"
+[ "$STARTED" = 1 ] && echo "export VIDREC_PG_STARTED=1"
+exit 0
