@@ -182,3 +182,27 @@ def test_eval_counts_false_digits_on_empty_frames(empty_clip):
 
     r = evaluate_clip(empty_clip, [("liar", Liar())]).counts.scores()
     assert r["false_per_empty_frame"] == 1.0 and r["precision"] == 0.0 and r["exact_text"] == 0.0
+
+
+def test_rows_of_a_sheet_never_run_into_each_other():
+    """Each row drifts its own way; where two rows would come together, the lower one is set
+    down, so no digit comes within ROW_CLEAR digit heights of one in the row above (a row
+    written into the one above made a layout no reader has to read: a sheet of fresh
+    real-digit layouts lost a whole row to it)."""
+    glyphs = []
+    for k, d in enumerate("0123456789"):
+        img = np.full((120, 90), 220, np.uint8)
+        cv2.putText(img, d, (12, 100), cv2.FONT_HERSHEY_SIMPLEX, 3, 30, 9)
+        glyphs.append(recordings.Glyph(d, recordings.glyph_from_image(img)))
+    h = 40.0
+    closest = np.inf
+    for seed in range(40):
+        sheet = recordings.make_sheet(np.random.default_rng(seed), glyphs, [[3, 3, 3], [3, 3, 3], [3, 3, 3]], h)
+        boxes = [(p.row, p.points[:, 0].min(), p.points[:, 0].max(), p.points[:, 1].min(), p.points[:, 1].max())
+                 for p in sheet.digits]
+        for ra, a0, a1, _, a_bottom in boxes:
+            for rb, b0, b1, b_top, _ in boxes:
+                if rb == ra + 1 and b0 <= a1 and a0 <= b1:  # the row below, overlapping in x
+                    closest = min(closest, (b_top - a_bottom) / h)
+        assert sheet.image.shape[0] >= max(b[4] for b in boxes)
+    assert closest >= recordings.ROW_CLEAR - 0.05, closest

@@ -471,6 +471,9 @@ class Sheet:
     holds: list[tuple[float, float]] = field(default_factory=list)  # where thumbs may grip
 
 
+ROW_CLEAR = 0.3  # digit heights: the least room between a row's digits and the next row's (see make_sheet)
+
+
 def make_sheet(rng: np.random.Generator, glyphs: list[Glyph], rows: list[list[int]],
                digit_h: float, ink_mix: bool = True, text_line: bool = False,
                margin: float = 1.0, style: Stationery = Stationery()) -> Sheet:
@@ -494,10 +497,24 @@ def make_sheet(rng: np.random.Generator, glyphs: list[Glyph], rows: list[list[in
         ink_names = list(style.inks)
         sheet_ink = ALL_INKS[str(rng.choice(ink_names))]
     placed = []
+    above: list[tuple[float, float, float]] = []  # (left, right, bottom) of the last row's digits
     y = margin * digit_h + 0.1 * digit_h
     for ri, r in enumerate(rows):
         x = margin * digit_h + rng.uniform(0, 0.5) * digit_h
         drift = rng.uniform(-0.08, 0.08)
+        # Rows drift apart or together; where they would come within ROW_CLEAR digit heights
+        # of the row above (its digits' bottoms against this row's tops, jitter included),
+        # this row starts lower: people keep their lines apart, and a row written into the
+        # one above is no layout a reader has to read. (Only then: other layouts, and so
+        # the committed clips, are unchanged.)
+        planned = y
+        for left, right, bottom in above:
+            for xx in (left - 1.2 * digit_h, right):
+                y = max(y, bottom + (ROW_CLEAR + 0.06) * digit_h - (xx - margin * digit_h) * drift)
+        foot = int(y + 1.2 * digit_h + max(0.0, drift * widths[ri]) + 0.5 * margin * digit_h)
+        if y > planned and foot > img.shape[0]:  # pushed past the sheet's foot: more paper (its mirror image)
+            img = cv2.copyMakeBorder(img, 0, foot - img.shape[0], 0, 0, cv2.BORDER_REFLECT)
+        above = []
         for gi_row, n in enumerate(r):
             ink = ALL_INKS[str(rng.choice(ink_names))] if ink_mix else sheet_ink
             for _ in range(n):
@@ -507,9 +524,11 @@ def make_sheet(rng: np.random.Generator, glyphs: list[Glyph], rows: list[list[in
                 yy = y + (x - margin * digit_h) * drift + rng.uniform(-0.06, 0.06) * digit_h
                 pts = draw_glyph(img, g, x, yy, hgt, ink, rng, slant=rng.uniform(-0.15, 0.2))
                 placed.append(Placed(g.label, ri, gi_row, pts))
+                above.append((float(pts[:, 0].min()), float(pts[:, 0].max()), float(pts[:, 1].max())))
                 x = pts[:, 0].max() + rng.uniform(0.12, 0.35) * digit_h
             x += rng.uniform(1.2, 1.6) * digit_h
         y += digit_h * rng.uniform(1.75, 1.95)
+    sh = img.shape[0]
     if text_line:
         printed_text(img, rng, int(margin * digit_h), int(sh - 0.3 * margin * digit_h), 0.6)
     holds = [(sw * 0.1, sh), (sw * 0.9, sh), (0, sh * 0.5), (sw, sh * 0.5)]
