@@ -52,6 +52,9 @@ def test_models_show_prints_the_layers(runner, cli):
     r = runner.invoke(cli, ["models", "show", "mnist"])
     assert r.exit_code == 0, r.output
     assert "conv1" in r.stdout and "[1, 10, 24, 24]" in r.stdout and "fc2" in r.stdout
+    r = runner.invoke(cli, ["models", "show", "digits"])
+    assert r.exit_code == 0, r.output
+    assert "members.2.fc2" in r.stdout and "member mnist" in r.stdout and "european 0.3" in r.stdout
     r = runner.invoke(cli, ["models", "show", "nope"])
     assert r.exit_code == 1 and "no model named" in r.output
 
@@ -86,3 +89,46 @@ def test_train_mnist_unwritable_out_fails_before_training(runner, cli, tmp_path)
     assert r.exit_code == 1
     assert "cannot write" in r.stderr and "Traceback" not in r.output
     assert "epoch 1/1" not in r.output
+
+
+def test_models_ensemble_from_two_trained_members(runner, cli, tmp_path, mnist_ready):
+    """Two real (short) trainings, one with European 1s and 7s, bundled into one model whose
+    card lists both, scores it on MNIST's test set and says how to remake it all."""
+    import shlex
+
+    members = []
+    for name, extra in (("plain", []), ("eu", ["--european", "0.3"])):
+        out = tmp_path / f"{name}.safetensors"
+        r = runner.invoke(cli, ["train", "mnist", "--epochs", "1", "--limit", "2000", "--out", str(out)] + extra)
+        assert r.exit_code == 0, r.output
+        members.append(str(out))
+    eu_card = json.loads((tmp_path / "eu.json").read_text())
+    assert eu_card["european"] == 0.3 and "--european 0.3" in eu_card["reproduce"]
+    ens = tmp_path / "ens.safetensors"
+    r = runner.invoke(cli, ["models", "ensemble", str(ens)] + members)
+    assert r.exit_code == 0, r.output
+    card = json.loads(ens.with_suffix(".json").read_text())
+    assert card["arch"] == "seedensemble" and [m["european"] for m in card["members"]] == [0.0, 0.3]
+    accs = [m["test_accuracy"] for m in card["members"]]
+    assert 0.5 < card["test_accuracy"] <= 1.0 and card["test_accuracy"] >= min(accs) - 0.02
+    steps = [shlex.split(s) for s in card["reproduce"].split(" && ")]
+    assert steps[-1][:3] == ["vidrec", "models", "ensemble"] and steps[-1][-2:] == ["plain.safetensors", "eu.safetensors"]
+    assert steps[1][-2:] == ["--out", "eu.safetensors"] and "--european" in steps[1]
+    model, info, _ = modelstore.load(ens)
+    assert info.arch == "seedensemble" and len(model.members) == 2
+    for bad, says in ((members[:1], "two or more"), (members + ["greek"], "seed networks")):
+        r = runner.invoke(cli, ["models", "ensemble", str(tmp_path / "bad.safetensors")] + bad)
+        assert r.exit_code == 1 and says in r.output, r.output
+
+
+def test_committed_digits_ensemble_meets_its_card(mnist_ready):
+    """models/digits (the video recognisers' default): the members' mean, at the accuracy its
+    card gives, no worse than its plain member on MNIST's test set."""
+    from vidrec import datasets, training
+
+    model, info, card = modelstore.load("digits")
+    assert info.arch == "seedensemble" and card["members"][0]["model"] == "mnist"
+    x, y = datasets.load_tensors("mnist", False)
+    _, acc, _ = training.evaluate(model, x, y)
+    assert abs(acc - card["test_accuracy"]) < 1e-3
+    assert acc >= card["members"][0]["test_accuracy"] >= 0.99

@@ -109,3 +109,58 @@ def test_for_inference_gives_the_same_outputs_and_saves_plain(tmp_path, mnist_re
     again, _, _ = modelstore.load(path)
     for (k, a), (_, b) in zip(fast.state_dict().items(), again.state_dict().items()):
         assert torch.allclose(a, b, rtol=0, atol=0, equal_nan=True), k  # (an unset threshold is NaN)
+
+
+def test_european_styles_draw_into_ones_and_sevens_only(mnist_ready):
+    """Flags and feet go onto a share of the 1s and bars across a share of the 7s, as ink
+    added (nothing taken away), at the top left of a flagged 1; no other digit changes, and
+    a seed remakes the same digits."""
+    import numpy as np
+
+    from vidrec import digits
+
+    x, y = datasets.load_arrays("mnist", True)
+    x, y = x[:6000], y[:6000]
+    styled = digits.european_styles(x, y, 0.3, seed=5)
+    changed = (styled != x).reshape(len(x), -1).any(1)
+    assert not changed[(y != 1) & (y != 7)].any()
+    ones, sevens = changed[y == 1].mean(), changed[y == 7].mean()
+    assert 0.35 < ones < 0.55, ones  # flag 0.3, foot 0.2: 1 - 0.7 * 0.8 = 0.44
+    assert 0.22 < sevens < 0.38, sevens
+    gain = styled[changed].astype(int) - x[changed].astype(int)
+    assert gain.sum(axis=(1, 2)).min() > 0  # ink drawn in
+    assert (styled[changed][x[changed] > 128] >= 100).mean() > 0.99  # the digit's own strokes kept
+    assert np.array_equal(styled, digits.european_styles(x, y, 0.3, seed=5))
+    assert not np.array_equal(styled, digits.european_styles(x, y, 0.3, seed=6))
+    assert np.array_equal(digits.european_styles(x, y, 0.0, seed=5), x)
+
+
+def test_seed_ensemble_is_the_mean_of_its_members(tmp_path):
+    """Its output is the log of the members' mean probability, in inference mode (the members
+    run fused as one network) as outside it (each member on its own), after a save and a
+    load, and channels-last as the recognisers run it."""
+    torch.manual_seed(0)
+    ens = nets.SeedEnsemble(3).eval()
+    x = torch.randn(7, 1, 28, 28)
+    with torch.no_grad():
+        want = torch.stack([m(x).exp() for m in ens.members]).mean(0).log()
+        plain = ens(x)
+    with torch.inference_mode():
+        fused = ens(x)
+    assert torch.allclose(plain, want, atol=1e-5) and torch.allclose(fused, want, atol=1e-5)
+    assert torch.allclose(fused.exp().sum(1), torch.ones(7), atol=1e-5)
+    info = modelstore.ModelInfo(arch="seedensemble", arch_kwargs={"members": 3, "num_classes": 10})
+    again, _, _ = modelstore.load(modelstore.save(ens, info, tmp_path / "e.safetensors"))
+    fast = nets.for_inference(again)
+    with torch.inference_mode():
+        assert torch.allclose(fast(x), want, atol=1e-5)
+    with torch.no_grad():
+        ens.members[1].fc2.bias += 3.0  # weights changed after a fused pass: no stale copy is used
+        want = torch.stack([m(x).exp() for m in ens.members]).mean(0).log()
+    with torch.inference_mode():
+        assert torch.allclose(ens(x), want, atol=1e-5)
+    ens.members[2].load_state_dict(ens.members[0].state_dict())
+    with torch.no_grad():
+        want = torch.stack([m(x).exp() for m in ens.members]).mean(0).log()
+    with torch.inference_mode():
+        assert torch.allclose(ens(x), want, atol=1e-5)

@@ -319,9 +319,14 @@ def load_tensors(name: str, train: bool, root: Path | None = None, say: Callable
     The whole set lives in memory as one tensor: training slices batches out of
     it with no per-sample Python work.
     """
+    x, y = load_arrays(name, train, root, say)
+    return to_tensors(name, x, y)
+
+
+def to_tensors(name: str, x: np.ndarray, y: np.ndarray):
+    """uint8 images [N,28,28] and labels of data set ``name`` as :func:`load_tensors` gives them."""
     import torch
 
-    x, y = load_arrays(name, train, root, say)
     mean, std = NORMALISATION[name]
     xt = torch.from_numpy(x.copy()).unsqueeze(1).float().div_(255.0).sub_(mean).div_(std)
     return xt, torch.from_numpy(y.copy())

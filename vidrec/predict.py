@@ -68,7 +68,7 @@ def _crop_for(path: Path) -> np.ndarray:
 
 def predict_paths(
     paths: Iterable[str | os.PathLike],
-    model: str | os.PathLike | tuple = "mnist",
+    model: str | os.PathLike | tuple = "digits",
     batch_size: int = BATCH,
     with_crops: bool = False,
 ) -> Iterator[dict]:

@@ -25,7 +25,7 @@ PALETTE = [(0, 200, 0), (255, 160, 0), (0, 160, 255), (200, 0, 200), (0, 220, 22
 class MultiDigit(Recognizer):
     name = "multidigit"
 
-    def __init__(self, model: str = "mnist", min_confidence=None, history=8, max_missed=3,
+    def __init__(self, model: str = "digits", min_confidence=None, history=8, max_missed=3,
                  space=0.6, word_reject=0.5, line_text=2.0, wide_mark=1.2, keep_confidence=None, reclassify_every=5, max_looks=6,
                  max_new_looks=0, still_frames=30, still_diff=24.0, still_share=3, settle_confidence=0.3,
                  split_keyframes=True, still_looks=3, swap_shape=0.25, deskew=10.0, **seg_options):

@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 DEFAULT_MIN_CONFIDENCE = 0.85
 
 
-def _factory(model: str = "mnist", min_confidence=None, **options):
+def _factory(model: str = "digits", min_confidence=None, **options):
     from vidrec_singledigit.recognizer import SingleDigit
 
     return SingleDigit(model=model, min_confidence=min_confidence, **options)

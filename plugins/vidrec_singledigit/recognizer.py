@@ -21,7 +21,7 @@ from vidrec.types import Frame, Prediction, Region
 class SingleDigit(Recognizer):
     name = "singledigit"
 
-    def __init__(self, model: str = "mnist", min_confidence=None, largest=0, box=0.5, history=6,
+    def __init__(self, model: str = "digits", min_confidence=None, largest=0, box=0.5, history=6,
                  several=0.55):
         from vidrec_singledigit import DEFAULT_MIN_CONFIDENCE
 

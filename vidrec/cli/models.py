@@ -1,6 +1,8 @@
-"""``vidrec models list|show``."""
+"""``vidrec models list|show|ensemble``."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
@@ -55,3 +57,27 @@ def show(name: str = typer.Argument("mnist", help="Model name in models/ or a .s
                 out.print(f"{k}: {card[k]}")
         if "config" in card:
             out.print(f"config: {card['config']}")
+        for m in card.get("members", []):
+            out.print(f"member {m['model']}: test accuracy {m['test_accuracy']}, european {m['european']}, seed {m['seed']}")
+        if "reproduce" in card:
+            out.print(f"reproduce: {card['reproduce']}")
+
+
+@models_app.command("ensemble")
+def ensemble(
+    out: Path = typer.Argument(..., help="The ensemble's weights file to write (.safetensors); its card (JSON) beside it."),
+    members: list[str] = typer.Argument(..., help="Two or more digit networks (arch seednet): names in models/ or .safetensors files."),
+) -> None:
+    """One digit model that averages several networks' probabilities.
+
+    Each network trained on MNIST errs on different real handwriting; their mean is
+    steadier than any one of them. The default digit model of multidigit, models/digits,
+    is made this way (its card says from what: `vidrec models show digits`).
+    """
+    from vidrec import digits
+    from vidrec.cli.ui import say
+
+    card = digits.make_ensemble(members, out, say=say)
+    each = ", ".join(f"{m['test_accuracy']:.2%}" for m in card["members"])
+    say(f"{len(members)} members, MNIST test accuracy {card['test_accuracy']:.2%} (members: {each})")
+    say(f"wrote {out}, {out.with_suffix('.json')}")

@@ -15,7 +15,7 @@ def predict(
     paths: List[Path] = typer.Argument(
         ..., help="Image files (PNG, JPEG; gray, RGB, RGBA, palette) or folders, searched recursively.", show_default=False
     ),
-    model: str = typer.Option("mnist", "--model", "-m", help="Model name in models/ or a .safetensors file."),
+    model: str = typer.Option("digits", "--model", "-m", help="Model name in models/ or a .safetensors file (default: digits, the ensemble of three MNIST networks; mnist is the plain one)."),
     json_lines: bool = typer.Option(False, "--json", help="One JSON object per line and image on stdout, instead of a table."),
     save_crops: Optional[Path] = typer.Option(
         None, "--save-crops", help="Folder to write the 28x28 inputs the model saw, as PNGs.", show_default=False
