@@ -39,6 +39,7 @@ class Track:
     label: int = -1
     confidence: float = 0.0
     label_changes: int = 0  # times the voted label changed (a symbol the network wavers on)
+    steady: int = 0  # looks since the voted label last changed (or the track began)
     shown_label: int | None = None  # the label a recogniser last showed for it (display hysteresis)
     shown_run: int = 0  # frames in a row it was shown with that label
     memo: object = None  # what a recogniser keeps about the track's last look (its crop, its probabilities)
@@ -208,6 +209,9 @@ class Tracker:
             label = int(np.argmax(w @ hist))
             if t.label >= 0 and label != t.label:
                 t.label_changes += 1
+                t.steady = 0
+            else:
+                t.steady += 1
             t.label = label
             t.confidence = float(w @ hist[:, t.label] / max(w.sum(), 1e-9))
             result.append(t)

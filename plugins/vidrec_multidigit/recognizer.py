@@ -460,7 +460,8 @@ class MultiDigit(Recognizer):
             # Only for a digit shown a few frames running: a letter of printed text read as
             # a sure 7 once must not hold on through its doubtful looks.
             shown = t.shown_label == t.label and t.disagree == 0 and t.shown_run >= 3
-            if not shown and t.label_changes == 0 and self.keep_confidence <= t.confidence < self.min_confidence:
+            wavers = t.label_changes and t.steady < self.tracker.history  # (changes all out of its window: no more)
+            if not shown and not wavers and self.keep_confidence <= t.confidence < self.min_confidence:
                 # doubtful, but written inside a number whose other digits are sure: see
                 # :meth:`_within_numbers` (worked out once per frame, only when asked)
                 if backed is None:
@@ -540,8 +541,11 @@ class MultiDigit(Recognizer):
         turned-down mark in the run, is a digit written less clearly than its
         neighbours (a faint or hurried 7 in "473"). Such a mark is held to the
         ``keep_confidence`` a shown digit is held to, instead of ``min_confidence``,
-        as long as its voted label has never changed (a mark the network wavers on
-        between two digits, a 1 with a flag half read as a 4, gets no such credit);
+        as long as its voted label has not changed within the tracker's history (a mark
+        the network wavers on between two digits, a 1 with a flag half read as a 4, gets
+        no such credit; one whose vote moved only while it came into view, and has held
+        for a full history since, does: a 1 of "41" on a sheet sliding in, voted 3, then
+        1, and held at 0.6-0.8 for 20 frames, was lost all that time);
         a mark alone, or beside letters or other doubtful marks, is not.
         """
         n = len(boxes)
