@@ -144,7 +144,7 @@ def train_mnist(
     wall = time.perf_counter() - t0
     _, acc, pred = training.evaluate(model, *test)
     y = test[1]
-    per_class = {str(c): round(float((pred[y == c] == c).float().mean()), 4) for c in range(10)}
+    per_class = per_class_accuracy(pred, y, [str(c) for c in range(10)])
     mean, std = datasets.NORMALISATION["mnist"]
     info = modelstore.ModelInfo(arch="seednet", arch_kwargs={}, classes=[str(i) for i in range(10)], mean=mean, std=std)
     card = {
@@ -231,6 +231,11 @@ def eval_mnist(model_name: str, out_dir: str | os.PathLike, say: Callable[[str],
             "errors": int((pred != y).sum()), "n": int(len(y))}
 
 
+def per_class_accuracy(pred, y, classes: list[str]) -> dict[str, float]:
+    """Each class's test accuracy, to four places, by its name: what a model card records."""
+    return {c: round(float((pred[y == k] == k).float().mean()), 4) for k, c in enumerate(classes)}
+
+
 def make_ensemble(members: list[str], out: str | os.PathLike, say: Callable[[str], None] = lambda s: None) -> dict:
     """One model (:class:`vidrec.nets.SeedEnsemble`) from two or more trained seed networks.
 
@@ -238,9 +243,7 @@ def make_ensemble(members: list[str], out: str | os.PathLike, say: Callable[[str
     MNIST test set like a trained model, and its card lists each member's card
     (accuracy, recipe, the command that remakes it). Written atomically.
     """
-    import torch
-
-    from vidrec import modelstore, nets
+    from vidrec import modelstore, nets, training
     from vidrec.atomic import check_writable
     from vidrec.errors import VidrecError
 
@@ -261,12 +264,8 @@ def make_ensemble(members: list[str], out: str | os.PathLike, say: Callable[[str
     ens = nets.SeedEnsemble(len(loaded), len(first.classes))
     for slot, (_, model, _, _) in zip(ens.members, loaded):
         slot.load_state_dict(model.state_dict())
-    ens.eval()
-    test = datasets.load_tensors("mnist", False, say=say)
-    with torch.inference_mode():
-        pred = torch.cat([ens(xb).argmax(1) for xb in test[0].split(2000)])
-    y = test[1]
-    acc = float((pred == y).float().mean())
+    x, y = datasets.load_tensors("mnist", False, say=say)
+    _, acc, pred = training.evaluate(ens, x, y)
     info = modelstore.ModelInfo(arch="seedensemble", arch_kwargs={"members": len(loaded), "num_classes": len(first.classes)},
                                 classes=first.classes, mean=first.mean, std=first.std)
     card = {
@@ -275,8 +274,7 @@ def make_ensemble(members: list[str], out: str | os.PathLike, say: Callable[[str
         "arch": "seedensemble",
         "classes": info.classes,
         "test_accuracy": round(acc, 4),
-        "per_class_accuracy": {c: round(float((pred[y == k] == k).float().mean()), 4)
-                               for k, c in enumerate(info.classes)},
+        "per_class_accuracy": per_class_accuracy(pred, y, info.classes),
         "members": [{"model": name, "test_accuracy": c.get("test_accuracy"), "european": c.get("european", 0.0),
                      "seed": c.get("seed"), "reproduce": c.get("reproduce")} for name, _, _, c in loaded],
         "command": command_line(),

@@ -76,8 +76,12 @@ def ensemble(
     """
     from vidrec import digits
     from vidrec.cli.ui import say
+    from vidrec.errors import VidrecError
 
-    card = digits.make_ensemble(members, out, say=say)
+    try:
+        card = digits.make_ensemble(members, out, say=say)
+    except KeyboardInterrupt:
+        raise VidrecError(f"interrupted; nothing written, {out} left as it was", code=130) from None
     each = ", ".join(f"{m['test_accuracy']:.2%}" for m in card["members"])
     say(f"{len(members)} members, MNIST test accuracy {card['test_accuracy']:.2%} (members: {each})")
     say(f"wrote {out}, {out.with_suffix('.json')}")
