@@ -132,3 +132,13 @@ def test_committed_digits_ensemble_meets_its_card(mnist_ready):
     _, acc, _ = training.evaluate(model, x, y)
     assert abs(acc - card["test_accuracy"]) < 1e-3
     assert acc >= card["members"][0]["test_accuracy"] >= 0.99
+
+
+def test_a_card_names_files_inside_the_folder_it_was_made_in_relative_to_it(tmp_path, monkeypatch):
+    from vidrec.digits import command_line
+
+    monkeypatch.chdir(tmp_path)
+    inside, outside = tmp_path / "models" / "d.safetensors", tmp_path.parent / "elsewhere.safetensors"
+    got = command_line(["/usr/bin/vidrec", "models", "ensemble", str(inside), "mnist", f"--out={inside}", str(outside)])
+    assert got == f"vidrec models ensemble models/d.safetensors mnist --out=models/d.safetensors {outside}"
+    assert command_line(["/usr/bin/python", "-m", "pytest"]) is None

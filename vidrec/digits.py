@@ -18,13 +18,28 @@ def data_sha256(name: str = "mnist") -> dict[str, str]:
     return dict(datasets.spec_for(name).sha256)
 
 
-def command_line() -> str | None:
-    """The command as typed, or None when not run as the `vidrec` program (e.g. under pytest)."""
-    argv = sys.argv[:]
+def command_line(argv: list[str] | None = None) -> str | None:
+    """The command as typed, or None when not run as the `vidrec` program (e.g. under pytest).
+
+    An absolute path inside the current folder is written relative to it, so a card
+    made in one checkout names the same files in every other one (not
+    ``/home/someone/vidrec/models/digits.safetensors``).
+    """
+    argv = list(sys.argv if argv is None else argv)
     if not (argv and argv[0].endswith(("vidrec", "__main__.py"))):
         return None
-    argv[0] = "vidrec"
-    return " ".join(argv)
+    here = Path.cwd()
+
+    def portable(arg: str) -> str:
+        opt, eq, value = arg.partition("=") if arg.startswith("--") else ("", "", arg)
+        if os.path.isabs(value):
+            try:
+                value = str(Path(value).relative_to(here))
+            except ValueError:
+                pass
+        return opt + eq + value
+
+    return " ".join(["vidrec"] + [portable(a) for a in argv[1:]])
 
 
 def reproduce_command(cfg: TrainConfig, first_layer: str = "learned", limit: int = 0, european: float = 0.0) -> str:
