@@ -32,6 +32,7 @@ crop normalisation the models were trained with.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Callable, NamedTuple
 
 import cv2
 import numpy as np
@@ -156,6 +157,18 @@ class Binarised:
 # at most this many kept components are measured by flood fills (see ``binarise``); a frame
 # with more (clutter, texture) takes OpenCV's statistics pass over the whole frame
 _FILL_MAX = 80
+
+
+class _FrameContext(NamedTuple):
+    """What :meth:`Segmenter._piece` reads of the frame being segmented."""
+
+    b: Binarised
+    gray: np.ndarray
+    labels: np.ndarray  # component labels at work resolution
+    inked_lut: np.ndarray  # bool per label: a component that counts as ink
+    group_boxes: list  # (x0, y0, x1, y1) of every group, work pixels: a symbol's neighbours
+    fbox: Callable  # a work-pixel box as a full-frame box
+    ids: np.ndarray  # the label of each kept component
 
 
 class Segmenter:
@@ -564,6 +577,7 @@ class Segmenter:
         gb_list = [cb[g[0]] if len(g) == 1 else (min(cb[i][0] for i in g), min(cb[i][1] for i in g),
                                                   max(cb[i][2] for i in g), max(cb[i][3] for i in g))
                    for g in groups]
+        fc = _FrameContext(b, gray, labels, inked_lut, gb_list, fbox, ids)
         for gi, g in enumerate(groups):
             if len(g) > 1:
                 g = self._same_pen(g, stats, ids, labels, b)
@@ -613,145 +627,12 @@ class Segmenter:
                 turned: list[tuple[int, int, int, int]] = []
                 bad_piece = False
                 for a, bcol in pieces:
-                    piece = sub[:, a:bcol]
-                    if (a, bcol) == (0, x1 - x0):
-                        # unsplit: the group's box is its components' boxes, tight by construction
-                        py0, py1, px0, px1 = 0, piece.shape[0], 0, piece.shape[1]
-                    else:
-                        px0, py0, pw, ph = cv2.boundingRect(piece)
-                        if pw == 0:
-                            continue
-                        py1, px1 = py0 + ph, px0 + pw
-                        piece = piece[py0:py1, px0:px1]
-                    bx0, by0 = x0 + a + px0, y0 + py0
-                    bw, bh = px1 - px0, py1 - py0
-                    if bh * s < cfg.min_height:
-                        if bh * s >= 0.6 * cfg.min_height:
-                            turned.append(fbox(bx0, by0, bw, bh))  # a small letter cut from a word: context
-                        bad_piece = True
-                        continue
-                    aspect = bw / bh
-                    if aspect < cfg.min_aspect or aspect > (cfg.max_wide_aspect if wide else cfg.max_aspect):
-                        turned.append(fbox(bx0, by0, bw, bh))
-                        bad_piece = True
-                        continue
-                    area = cv2.countNonZero(piece)  # (a 0/1 mask: its sum)
-                    density = area / float(bw * bh)
-                    if aspect > 0.35 and not (cfg.min_density <= density <= cfg.max_density):
-                        turned.append(fbox(bx0, by0, bw, bh))
-                        bad_piece = True
-                        continue
-                    # stroke width ~ area / length; length ~ half the perimeter of thin strokes
-                    # boundary length: changes along rows and columns, the picture's edge counting
-                    # (on the piece framed by one empty pixel, the picture's edge counts by itself)
-                    # (flattened, the frame's empty columns end every row: a row's last pixel and the
-                    # next row's first never differ, and neighbours along columns are a row apart)
-                    fr = cv2.copyMakeBorder(piece, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0).ravel()
-                    fw_ = bw + 2
-                    edges = int(np.count_nonzero(fr[1:] != fr[:-1])) + int(np.count_nonzero(fr[fw_:] != fr[:-fw_]))
-                    stroke = 2.0 * area / max(1, edges)
-                    if stroke / bh > cfg.max_stroke_frac:
-                        turned.append(fbox(bx0, by0, bw, bh))
-                        bad_piece = True
-                        continue
-                    fx, fy = bx0 * s, by0 * s
-                    fw, fh = bw * s, bh * s
-                    if (fx <= cfg.border or fy <= cfg.border or fx + fw >= W - cfg.border
-                            or fy + fh >= H - cfg.border):
-                        continue
-                    # clean surroundings: ink in a ring around the symbol that is not its own
-                    m = max(2, int(0.3 * bh))
-                    rx0, ry0 = max(0, bx0 - m), max(0, by0 - m)
-                    rx1, ry1 = min(labels.shape[1], bx0 + bw + m), min(labels.shape[0], by0 + bh + m)
-                    # the ink mask of this window only (a full-frame mask would cost a frame pass)
-                    win = inked_lut[labels[ry0:ry1, rx0:rx1]]
-
-                    def box_ink(ax0, ay0, ax1, ay1) -> int:
-                        if ax1 <= ax0 or ay1 <= ay0:
-                            return 0
-                        return int(np.count_nonzero(win[ay0 - ry0:ay1 - ry0, ax0 - rx0:ax1 - rx0]))
-
-                    tot = int(np.count_nonzero(win))
-                    own_box = box_ink(bx0, by0, bx0 + bw, by0 + bh)
-                    ring_area = (ry1 - ry0) * (rx1 - rx0) - bw * bh
-                    # symbol-sized neighbours (the next digit of a number written tightly) are not
-                    # clutter: their ink in the ring does not count against this symbol
-                    # (beside it in its row only: marks stacked above and below, as in a weave or
-                    # a texture, stay clutter)
-                    # (a few dozen groups: plain Python beats a dozen numpy calls on tiny arrays)
-                    by1 = by0 + bh
-                    neighbour = 0
-                    for j, (qx0, qy0, qx1, qy1) in enumerate(gb_list):
-                        if qx0 >= rx1 or qx1 <= rx0 or j == gi:
-                            continue
-                        qh = qy1 - qy0
-                        if not (0.6 * bh <= qh <= 1.6 * bh and min(qy1, by1) - max(qy0, by0) >= 0.5 * min(qh, bh)):
-                            continue
-                        neighbour += box_ink(max(qx0, rx0), max(qy0, ry0), min(qx1, rx1), min(qy1, ry1)) - box_ink(
-                            max(qx0, bx0), max(qy0, by0), min(qx1, bx0 + bw), min(qy1, by0 + bh))
-                    ring_ink = max(0, tot - own_box - neighbour) / max(1, ring_area)
-                    if ring_ink > cfg.max_ring_ink:
-                        turned.append(fbox(bx0, by0, bw, bh))
-                        bad_piece = True
-                        continue
-                    # clean paper around it: a symbol is written on something brighter than itself
-                    # that continues past it. A fingertip, the narrow end of a dark object or a
-                    # cable crossing a dark room have dark, non-stroke pixels right beside them.
-                    paper = cv2.mean(b.background[by0:by0 + bh, bx0:bx0 + bw])[0]  # (numpy's mean: 3x slower)
-                    ramp = None  # (plane fit of the paper round it, its RMS share), made when needed
-                    if paper < cfg.min_paper * b.bright or paper < cfg.min_paper_level:
-                        # not on the sheet: a mark on a darker surface of the room; unless the sheet
-                        # is in a shadow: smooth paper all round that runs into bright paper
-                        if paper < cfg.min_shadow_level or cfg.max_ramp_resid <= 0:
-                            continue
-                        if _plane_misfit(b.background[ry0:ry1, rx0:rx1], paper) > 1.01 * cfg.max_ramp_resid:
-                            continue  # no plane fits: most marks off the sheet end here, unfitted
-                        ramp = _ramp(b.background[ry0:ry1, rx0:rx1], paper)
-                        if ramp[1] > cfg.max_ramp_resid or not self._sheet(b)[by0:by0 + bh, bx0:bx0 + bw].any():
-                            continue
-                    # a pen line's core is far darker than its paper; shading (a nose, a fold in
-                    # cloth, a shadow) only dims it
-                    peak = work_peak = (paper - cv2.minMaxLoc(b.small[by0:by0 + bh, bx0:bx0 + bw])[0]) / max(1.0, paper)
-                    if peak < cfg.min_peak_contrast and peak * paper >= cfg.min_peak_depth:
-                        # a thin line (a pencil's, a fine pen's) loses a third of its contrast in the
-                        # reduced, smoothed work image; shading, a fold, a weave is as faint at full
-                        # resolution. So the share is also read on the frame's own pixels (3x3-smoothed
-                        # against single-pixel noise): pencil digits of a moving sheet failed it. (The
-                        # depth in grey levels stays the work image's: the edge of a dark disc on a dark
-                        # surface, 29 levels deep there and 30 at full resolution, became a "1")
-                        peak = max(peak, _full_peak(gray, fx, fy, fw, fh, paper, cfg.polarity == "light"))
-                    if (peak < cfg.min_peak_contrast or work_peak * paper < cfg.min_peak_depth
-                            or (stroke * s / (bh * s) > 0.2 and peak < 0.4)):
-                        continue  # too faint for ink, or thick and faint: shading, a fold, a weave
-                    if cfg.min_edge > 0 and _edge_sharpness(b.small[by0:by0 + bh, bx0:bx0 + bw], piece,
-                                                             work_peak * paper) < cfg.min_edge:
-                        continue  # soft all round: the knots of a weave, a fold's shading, not ink
-                    ring = b.small[ry0:ry1, rx0:rx1]
-                    own = (slice(by0 - ry0, by0 - ry0 + bh), slice(bx0 - rx0, bx0 - rx0 + bw))
-                    dark_ring = _dark_share(ring, paper * (1.0 - cfg.contrast_rel) - 4, own, tot - own_box, ring_area)
-                    if dark_ring > cfg.max_dark_ring and cfg.max_ramp_resid > 0 and (
-                            ramp is not None or _plane_misfit(b.background[ry0:ry1, rx0:rx1], paper)
-                            <= 1.01 * cfg.max_ramp_resid):
-                        # a shadow's gradient across the ring is darker than the symbol's paper but
-                        # no object: where a plane fits the paper round it, dark is judged against
-                        # the plane (a fingertip or the room past the sheet's edge is a step no
-                        # plane fits; the closed-form misfit above turns most of those away unfitted)
-                        ramp = ramp or _ramp(b.background[ry0:ry1, rx0:rx1], paper)
-                        if ramp[1] <= cfg.max_ramp_resid:
-                            dark_ring = _dark_share(ring, ramp[0] * (1.0 - cfg.contrast_rel) - 4, own, tot - own_box,
-                                                    ring_area)
-                    if dark_ring > cfg.max_dark_ring:
-                        continue
-                    box = (int(round(fx)), int(round(fy)), max(1, int(round(fw))), max(1, int(round(fh))))
-                    contrast = paper
-                    found.append(Region(box=box, extra={
-                        "aspect": round(aspect, 3), "density": round(density, 3),
-                        "stroke": round(stroke * s, 2), "ring_ink": round(float(ring_ink), 3),
-                        "strokes": len(g), "split": len(pieces) > 1, "paper": round(contrast, 1),
-                        "group": int(ids[g[0]]),  # pieces cut from one touching run share it
-                        "dark_ring": round(float(dark_ring), 3), "peak": round(peak, 3),
-                        "_mask": piece, "_work": (bx0, by0, bw, bh),
-                    }))
+                    region, turned_box, bad = self._piece(fc, gi, g, sub, x0, y0, x1, a, bcol, wide, len(pieces) > 1)
+                    if turned_box is not None:
+                        turned.append(turned_box)
+                    bad_piece = bad_piece or bad
+                    if region is not None:
+                        found.append(region)
                 if outcome is None or found:
                     outcome = (pieces, found, turned, bad_piece)  # (the whole, only when it passes)
                 if not (len(pieces) > 1 and bad_piece):
@@ -777,6 +658,154 @@ class Segmenter:
             # from the last frames need not pay for its crop again
             self._last = (gray, b)
         return regions
+
+    def _piece(self, fc: _FrameContext, gi: int, g: list[int], sub: np.ndarray, x0: int, y0: int, x1: int,
+               a: int, bcol: int, wide: bool, split: bool) -> tuple[Region | None, tuple | None, bool]:
+        """The shape tests of one piece of group ``gi`` (columns ``a:bcol`` of its mask ``sub``,
+        whose box starts at work pixel ``(x0, y0)`` and ends at column ``x1``; ``split``: cut
+        from a touching run; ``wide``: it may be as wide as ``max_wide_aspect``).
+
+        Returns ``(region, turned, bad)``. ``region``: the piece passed every test.
+        ``turned``: the full-frame box of a symbol-sized piece that failed a shape test
+        (context for the printed-text and number tests, see :attr:`rejected`). ``bad``:
+        the piece does not look like a symbol (too small, too wide or thin, too dense or
+        sparse, too thick a stroke, ink in its ring), which makes the touching run it was
+        cut from doubtful; a piece that only fails where it lies (at the frame's border,
+        off the paper, too faint, soft, in a dark ring) is dropped without that.
+        """
+        cfg = self.cfg
+        b, gray, labels, inked_lut, gb_list, fbox, ids = fc
+        s = b.scale
+        H, W = gray.shape[:2]
+        piece = sub[:, a:bcol]
+        if (a, bcol) == (0, x1 - x0):
+            # unsplit: the group's box is its components' boxes, tight by construction
+            py0, py1, px0, px1 = 0, piece.shape[0], 0, piece.shape[1]
+        else:
+            px0, py0, pw, ph = cv2.boundingRect(piece)
+            if pw == 0:
+                return None, None, False
+            py1, px1 = py0 + ph, px0 + pw
+            piece = piece[py0:py1, px0:px1]
+        bx0, by0 = x0 + a + px0, y0 + py0
+        bw, bh = px1 - px0, py1 - py0
+        if bh * s < cfg.min_height:
+            # (one nearly tall enough is a small letter cut from a word: context)
+            return None, (fbox(bx0, by0, bw, bh) if bh * s >= 0.6 * cfg.min_height else None), True
+        aspect = bw / bh
+        if aspect < cfg.min_aspect or aspect > (cfg.max_wide_aspect if wide else cfg.max_aspect):
+            return None, fbox(bx0, by0, bw, bh), True
+        area = cv2.countNonZero(piece)  # (a 0/1 mask: its sum)
+        density = area / float(bw * bh)
+        if aspect > 0.35 and not (cfg.min_density <= density <= cfg.max_density):
+            return None, fbox(bx0, by0, bw, bh), True
+        # stroke width ~ area / length; length ~ half the perimeter of thin strokes
+        # boundary length: changes along rows and columns, the picture's edge counting
+        # (on the piece framed by one empty pixel, the picture's edge counts by itself)
+        # (flattened, the frame's empty columns end every row: a row's last pixel and the
+        # next row's first never differ, and neighbours along columns are a row apart)
+        fr = cv2.copyMakeBorder(piece, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0).ravel()
+        fw_ = bw + 2
+        edges = int(np.count_nonzero(fr[1:] != fr[:-1])) + int(np.count_nonzero(fr[fw_:] != fr[:-fw_]))
+        stroke = 2.0 * area / max(1, edges)
+        if stroke / bh > cfg.max_stroke_frac:
+            return None, fbox(bx0, by0, bw, bh), True
+        fx, fy = bx0 * s, by0 * s
+        fw, fh = bw * s, bh * s
+        if (fx <= cfg.border or fy <= cfg.border or fx + fw >= W - cfg.border
+                or fy + fh >= H - cfg.border):
+            return None, None, False
+        # clean surroundings: ink in a ring around the symbol that is not its own
+        m = max(2, int(0.3 * bh))
+        rx0, ry0 = max(0, bx0 - m), max(0, by0 - m)
+        rx1, ry1 = min(labels.shape[1], bx0 + bw + m), min(labels.shape[0], by0 + bh + m)
+        # the ink mask of this window only (a full-frame mask would cost a frame pass)
+        win = inked_lut[labels[ry0:ry1, rx0:rx1]]
+
+        def box_ink(ax0, ay0, ax1, ay1) -> int:
+            if ax1 <= ax0 or ay1 <= ay0:
+                return 0
+            return int(np.count_nonzero(win[ay0 - ry0:ay1 - ry0, ax0 - rx0:ax1 - rx0]))
+
+        tot = int(np.count_nonzero(win))
+        own_box = box_ink(bx0, by0, bx0 + bw, by0 + bh)
+        ring_area = (ry1 - ry0) * (rx1 - rx0) - bw * bh
+        # symbol-sized neighbours (the next digit of a number written tightly) are not
+        # clutter: their ink in the ring does not count against this symbol
+        # (beside it in its row only: marks stacked above and below, as in a weave or
+        # a texture, stay clutter)
+        # (a few dozen groups: plain Python beats a dozen numpy calls on tiny arrays)
+        by1 = by0 + bh
+        neighbour = 0
+        for j, (qx0, qy0, qx1, qy1) in enumerate(gb_list):
+            if qx0 >= rx1 or qx1 <= rx0 or j == gi:
+                continue
+            qh = qy1 - qy0
+            if not (0.6 * bh <= qh <= 1.6 * bh and min(qy1, by1) - max(qy0, by0) >= 0.5 * min(qh, bh)):
+                continue
+            neighbour += box_ink(max(qx0, rx0), max(qy0, ry0), min(qx1, rx1), min(qy1, ry1)) - box_ink(
+                max(qx0, bx0), max(qy0, by0), min(qx1, bx0 + bw), min(qy1, by0 + bh))
+        ring_ink = max(0, tot - own_box - neighbour) / max(1, ring_area)
+        if ring_ink > cfg.max_ring_ink:
+            return None, fbox(bx0, by0, bw, bh), True
+        # clean paper around it: a symbol is written on something brighter than itself
+        # that continues past it. A fingertip, the narrow end of a dark object or a
+        # cable crossing a dark room have dark, non-stroke pixels right beside them.
+        paper = cv2.mean(b.background[by0:by0 + bh, bx0:bx0 + bw])[0]  # (numpy's mean: 3x slower)
+        ramp = None  # (plane fit of the paper round it, its RMS share), made when needed
+        if paper < cfg.min_paper * b.bright or paper < cfg.min_paper_level:
+            # not on the sheet: a mark on a darker surface of the room; unless the sheet
+            # is in a shadow: smooth paper all round that runs into bright paper
+            if paper < cfg.min_shadow_level or cfg.max_ramp_resid <= 0:
+                return None, None, False
+            if _plane_misfit(b.background[ry0:ry1, rx0:rx1], paper) > 1.01 * cfg.max_ramp_resid:
+                return None, None, False  # no plane fits: most marks off the sheet end here, unfitted
+            ramp = _ramp(b.background[ry0:ry1, rx0:rx1], paper)
+            if ramp[1] > cfg.max_ramp_resid or not self._sheet(b)[by0:by0 + bh, bx0:bx0 + bw].any():
+                return None, None, False
+        # a pen line's core is far darker than its paper; shading (a nose, a fold in
+        # cloth, a shadow) only dims it
+        peak = work_peak = (paper - cv2.minMaxLoc(b.small[by0:by0 + bh, bx0:bx0 + bw])[0]) / max(1.0, paper)
+        if peak < cfg.min_peak_contrast and peak * paper >= cfg.min_peak_depth:
+            # a thin line (a pencil's, a fine pen's) loses a third of its contrast in the
+            # reduced, smoothed work image; shading, a fold, a weave is as faint at full
+            # resolution. So the share is also read on the frame's own pixels (3x3-smoothed
+            # against single-pixel noise): pencil digits of a moving sheet failed it. (The
+            # depth in grey levels stays the work image's: the edge of a dark disc on a dark
+            # surface, 29 levels deep there and 30 at full resolution, became a "1")
+            peak = max(peak, _full_peak(gray, fx, fy, fw, fh, paper, cfg.polarity == "light"))
+        if (peak < cfg.min_peak_contrast or work_peak * paper < cfg.min_peak_depth
+                or (stroke * s / (bh * s) > 0.2 and peak < 0.4)):
+            return None, None, False  # too faint for ink, or thick and faint: shading, a fold, a weave
+        if cfg.min_edge > 0 and _edge_sharpness(b.small[by0:by0 + bh, bx0:bx0 + bw], piece,
+                                                 work_peak * paper) < cfg.min_edge:
+            return None, None, False  # soft all round: the knots of a weave, a fold's shading, not ink
+        ring = b.small[ry0:ry1, rx0:rx1]
+        own = (slice(by0 - ry0, by0 - ry0 + bh), slice(bx0 - rx0, bx0 - rx0 + bw))
+        dark_ring = _dark_share(ring, paper * (1.0 - cfg.contrast_rel) - 4, own, tot - own_box, ring_area)
+        if dark_ring > cfg.max_dark_ring and cfg.max_ramp_resid > 0 and (
+                ramp is not None or _plane_misfit(b.background[ry0:ry1, rx0:rx1], paper)
+                <= 1.01 * cfg.max_ramp_resid):
+            # a shadow's gradient across the ring is darker than the symbol's paper but
+            # no object: where a plane fits the paper round it, dark is judged against
+            # the plane (a fingertip or the room past the sheet's edge is a step no
+            # plane fits; the closed-form misfit above turns most of those away unfitted)
+            ramp = ramp or _ramp(b.background[ry0:ry1, rx0:rx1], paper)
+            if ramp[1] <= cfg.max_ramp_resid:
+                dark_ring = _dark_share(ring, ramp[0] * (1.0 - cfg.contrast_rel) - 4, own, tot - own_box,
+                                        ring_area)
+        if dark_ring > cfg.max_dark_ring:
+            return None, None, False
+        box = (int(round(fx)), int(round(fy)), max(1, int(round(fw))), max(1, int(round(fh))))
+        contrast = paper
+        return Region(box=box, extra={
+            "aspect": round(aspect, 3), "density": round(density, 3),
+            "stroke": round(stroke * s, 2), "ring_ink": round(float(ring_ink), 3),
+            "strokes": len(g), "split": split, "paper": round(contrast, 1),
+            "group": int(ids[g[0]]),  # pieces cut from one touching run share it
+            "dark_ring": round(float(dark_ring), 3), "peak": round(peak, 3),
+            "_mask": piece, "_work": (bx0, by0, bw, bh),
+        }), None, False
 
     def _sheet(self, b: Binarised) -> np.ndarray:
         """Work pixels of smooth paper connected to the brightest paper in view (lit paper:
