@@ -13,7 +13,8 @@ each. Every clip's scores go to a CSV; ``--compare`` prints the clips whose
 scores differ from an earlier CSV (an A/B of a change, or of an ``--option``).
 
 Clips already made under ``--out`` are reused (a rerun only scores), so an A/B
-scores the very same frames. Generated clips depend on the OpenCV build too
+scores the very same frames; clips made by another generator (or OpenCV, numpy) are
+made again. Generated clips depend on the OpenCV build too
 (see README, Development), so compare CSVs made on one machine.
 
     .venv/bin/python benchmarks/heldout.py [--out /tmp/vidrec-heldout] [--csv /tmp/heldout.csv]
@@ -45,8 +46,24 @@ def seeds(spec: list[str]) -> list[int]:
 
 
 def make_sets(out: Path, real: list[int], mnist: list[int], empty: list[int], progress) -> list[tuple[str, Path]]:
-    """Make (or reuse) every clip set; returns (set name, folder) pairs."""
-    from vidrec.recordings import CLIPS, make_recordings
+    """Make (or reuse) every clip set; returns (set name, folder) pairs.
+
+    A set is reused only when every clip of it is there and was made as this checkout
+    would make it (the same generator, OpenCV and numpy: the sidecar's "made_with");
+    otherwise it is made again, so a change to the generator never leaves its clips
+    scored as if they were new ones.
+    """
+    import json
+
+    from vidrec.recordings import CLIPS, made_with, make_recordings
+
+    now = made_with()
+
+    def current(sidecar: Path) -> bool:
+        try:
+            return json.loads(sidecar.read_text()).get("made_with") == now
+        except (OSError, ValueError):
+            return False
 
     plan = [(f"real{s}", dict(source=str(REAL), seed=s)) for s in real]
     plan += [(f"mnist{s}", dict(seed=s)) for s in mnist]
@@ -55,10 +72,12 @@ def make_sets(out: Path, real: list[int], mnist: list[int], empty: list[int], pr
     for name, kw in plan:
         folder = out / name
         names = kw.get("names") or list(CLIPS)
-        if not all((folder / f"{n}.json").exists() for n in names):
+        if all(current(folder / f"{n}.json") for n in names):
+            progress(f"reused {name}")
+        else:
             make_recordings(folder, **kw)
+            progress(f"made {name}")
         sets.append((name, folder))
-        progress(f"made {name}")
     return sets
 
 

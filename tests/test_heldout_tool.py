@@ -52,3 +52,22 @@ def test_compare_lists_only_the_clips_whose_scores_moved(heldout, tmp_path):
     other.write_text("a,b\n1,2\n")
     with pytest.raises(ValueError, match="not a --csv of this script"):
         heldout.read_scores(other)
+
+
+def test_clips_of_another_generator_are_made_again_and_current_ones_reused(heldout, tmp_path):
+    import json
+
+    said = []
+    (name, folder), = heldout.make_sets(tmp_path, [], [], [7], said.append)
+    sidecar = folder / "empty.json"
+    assert said == ["made empty7"] and (folder / "empty.mp4").exists()
+    made = sidecar.stat().st_mtime_ns
+    heldout.make_sets(tmp_path, [], [], [7], said.append)
+    assert said[-1] == "reused empty7" and sidecar.stat().st_mtime_ns == made
+    # the same folder as an older generator left it
+    meta = json.loads(sidecar.read_text())
+    meta["made_with"]["generator"] = "0" * 12
+    sidecar.write_text(json.dumps(meta))
+    heldout.make_sets(tmp_path, [], [], [7], said.append)
+    assert said[-1] == "made empty7"
+    assert json.loads(sidecar.read_text())["made_with"]["generator"] != "0" * 12

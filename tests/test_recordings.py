@@ -37,7 +37,8 @@ def test_clip_decodes_and_sidecar_matches_it(empty_clip):
     assert meta["command"].startswith("vidrec recordings make") and meta["command"].endswith(
         "--seed 7 --clip empty --reader none")
     # what made the pixels (the same command makes other pixels with another OpenCV)
-    assert meta["made_with"] == {"opencv": cv2.__version__, "numpy": np.__version__}
+    assert meta["made_with"] == {"opencv": cv2.__version__, "numpy": np.__version__,
+                                 "generator": recordings.generator_version()}
     assert empty_clip.stat().st_size < 600_000
 
 

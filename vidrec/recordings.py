@@ -796,6 +796,21 @@ CLIPS = {
 }
 
 
+def generator_version() -> str:
+    """A fingerprint of this generator (the first 12 hex digits of this file's SHA-256): a
+    clip's sidecar records it, so a folder of clips made by an older generator is known as
+    such (a benchmark that reuses clips remakes them; see ``benchmarks/heldout.py``)."""
+    import hashlib
+
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+
+
+def made_with() -> dict:
+    """What makes a clip's pixels besides its command: the OpenCV build (its putText font
+    changed in 5.0, its video encoder between 5.0 and 5.1), numpy and this generator."""
+    return {"opencv": cv2.__version__, "numpy": np.__version__, "generator": generator_version()}
+
+
 def remake_command(out_dir: str | os.PathLike, source: str = "mnist", seed: int = 2502,
                    names: list[str] | None = None, reader: str | None = "mnist", turn: float = 0.0,
                    style: Stationery = Stationery()) -> str:
@@ -849,9 +864,8 @@ def make_recordings(out_dir: str | os.PathLike, source: str = "mnist", seed: int
                 "source": "mnist-test" if pool is None else "folder",
                 "seed": seed, "legible_by": reader if pool is None else None,
                 "command": command,
-                # the same command makes other pixels with another OpenCV (its putText font
-                # changed in 5.0, its video encoder between 5.0 and 5.1) or numpy
-                "made_with": {"opencv": cv2.__version__, "numpy": np.__version__}}
+                # the same command makes other pixels with another OpenCV, numpy or generator
+                "made_with": made_with()}
         out.append(_write_clip(out_dir, name, frames, truth, meta))
         if progress:
             progress(name)
