@@ -7,6 +7,7 @@ real handwriting in ../shared/data/digits.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -832,3 +833,28 @@ def test_no_digit_on_generated_empty_frames_that_once_gave_some(model, tmp_path,
     make_recordings(tmp_path, names=["empty"], reader=None, seed=seed)
     (clip,) = evaluate_recordings([tmp_path], plugin="multidigit")["clips"]
     assert clip["false_per_empty_frame"] == 0.0, clip
+
+
+def test_photos_cropped_to_one_digit_read_nothing_and_the_summary_says_what_reads_them(model, mnist_ready, tmp_path,
+                                                                                      runner, cli):
+    import cv2
+
+    from vidrec.datasets import load_arrays
+
+    x, y = load_arrays("mnist", False)
+    folder = tmp_path / "crops"
+    folder.mkdir()
+    for i in (0, 1):  # MNIST test digits as photos of one dark digit filling a light picture
+        cv2.imwrite(str(folder / f"{y[i]}_{i}.png"), cv2.resize(255 - x[i], (200, 200), interpolation=cv2.INTER_CUBIC))
+    env = {"COLUMNS": "250"}
+    r = runner.invoke(cli, ["run", str(folder), "--plugin", "multidigit", "--jsonl", str(tmp_path / "r.jsonl")], env=env)
+    assert r.exit_code == 0, r.output
+    assert all(not json.loads(line)["predictions"] for line in (tmp_path / "r.jsonl").read_text().splitlines())
+    assert "multidigit read nothing in 2 frames" in r.output and "vidrec predict" in r.output
+    # what the note points to reads them
+    r = runner.invoke(cli, ["predict", str(folder)], env=env)
+    assert r.exit_code == 0 and "accuracy 2/2" in r.output, r.output
+    # a clip it reads gets no such note
+    r = runner.invoke(cli, ["run", str(Path(__file__).parent.parent / "recordings" / "sheet_still.mp4"),
+                            "--plugin", "multidigit"], env=env)
+    assert r.exit_code == 0 and "read nothing" not in r.output, r.output

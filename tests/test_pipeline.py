@@ -114,3 +114,14 @@ def test_recognisers_reset_per_source_and_close_once(clip):
             with open_source(clip) as src:
                 run(src, pipeline, [])
     assert rec.resets == 2 and rec.closed
+
+
+def test_a_recogniser_that_named_nothing_in_an_input_says_so_with_its_hint(clip):
+    nothing, blobs, silent = BlobRecognizer(min_area=10**9), BlobRecognizer(), BlobRecognizer(min_area=10**9)
+    nothing.nothing_read_hint = "it wants blobs the size of a house"
+    blobs.nothing_read_hint = "never said: it names every frame's blobs"
+    pipe = Pipeline([("nothing", nothing), ("blobs", blobs), ("silent", silent)])  # silent: no hint
+    for _ in range(2):  # counted per input: the second run says 12 frames, not 24
+        with open_source(clip) as src:
+            summary = run(src, pipe, [])
+        assert summary.notes == ["nothing read nothing in 12 frames: it wants blobs the size of a house"]

@@ -60,6 +60,8 @@ class Pipeline:
         names = [n for n, _ in self.recognizers]
         # Precomputed keys: no string formatting on the frame path.
         self._keys = {n: {s: f"{n}.{s}" for s in STAGES} for n in names}
+        self._frames = 0  # frames of this input
+        self._named = dict.fromkeys(names, 0)  # per recogniser: frames on which it named something
 
     def process(self, frame: Frame) -> tuple[FrameResult, np.ndarray | None]:
         """One frame through every recogniser; returns its record and the annotated canvas."""
@@ -74,6 +76,7 @@ class Pipeline:
             canvas = frame.image.copy()
             ms["render"] += (clock() - t_start) * 1e3
         texts = []
+        self._frames += 1
         for name, rec in self.recognizers:
             keys = self._keys[name]
             stage = "preprocess"
@@ -106,6 +109,8 @@ class Pipeline:
                 ms[keys[s]] = d
                 ms[s] += d
             result.predictions.extend(preds)
+            if preds:
+                self._named[name] += 1
             if text:
                 texts.append(text)
         ms["frame"] = (clock() - t_start) * 1e3
@@ -114,10 +119,23 @@ class Pipeline:
 
     def reset(self) -> None:
         """A new source starts: recognisers forget what they tracked in the last one."""
+        self._frames = 0
+        self._named = dict.fromkeys(self._named, 0)
         for _, rec in self.recognizers:
             reset = getattr(rec, "reset", None)
             if reset is not None:
                 reset()
+
+    def notes(self) -> list[str]:
+        """For the summary: each recogniser that named nothing in this input, with its
+        ``nothing_read_hint`` (those without one say nothing)."""
+        out = []
+        for name, rec in self.recognizers:
+            hint = getattr(rec, "nothing_read_hint", "")
+            if hint and self._frames and not self._named[name]:
+                n = self._frames
+                out.append(f"{name} read nothing in {n} frame{'s' if n != 1 else ''}: {hint}")
+        return out
 
     def on_key(self, key: int) -> bool:
         """Offer a window key press to each recogniser in turn until one takes it."""
@@ -233,7 +251,7 @@ def run(source: Iterable[Frame], pipeline: Pipeline, sinks: list[Any] = (),
     summary.seconds = round(clock() - t_begin, 4)
     summary.fps = round(summary.frames / summary.seconds, 2) if summary.seconds > 0 else 0.0
     summary.dropped = int(getattr(source, "dropped", 0))
-    summary.notes = list(getattr(source, "notes", []))
+    summary.notes = list(getattr(source, "notes", [])) + pipeline.notes()
     frame_ms = timings.data.pop("frame", array("d"))
     summary.frame_ms = _stats(frame_ms)
     summary.stages = {k: _stats(v) for k, v in timings.data.items()}

@@ -4,7 +4,8 @@ A recogniser holds its model and state (trackers) across frames. The loop calls,
 per frame and in this order: ``preprocess`` (optional), ``segment``,
 ``classify`` and, when something is drawn, ``render``; ``text`` says what the
 frame reads; ``on_key`` gets window key presses; ``reset`` runs before each new
-source; ``close`` runs once at the end.
+source; ``close`` runs once at the end. ``nothing_read_hint`` is what the run's
+summary says when the recogniser named nothing in a whole input.
 
 Frames are not kept by the loop; a recogniser that keeps something across frames
 (a track's last crop) should keep a copy, not a view into ``frame.image``.
@@ -21,6 +22,11 @@ from vidrec.types import Frame, Prediction, Region
 
 class Recognizer:
     name: str = ""
+    # Said in the run's summary (after "NAME read nothing in N frames: ") when this recogniser
+    # named nothing on any frame of an input: what it looks for, and what to use instead
+    # (a folder of photos each cropped to one digit gives a video recogniser nothing to find).
+    # Empty: nothing is said (a filter overlay never names anything).
+    nothing_read_hint: str = ""
 
     def preprocess(self, frame: Frame) -> Any:
         """Work shared by segment and classify (e.g. a binarised frame). Default: none."""

@@ -28,6 +28,8 @@ GREEK = {
 
 class GreekLetters(Recognizer):
     name = "greek"
+    nothing_read_hint = ("it looks for letters handwritten on a page in view, not cut off by the picture's "
+                         "edge; a photo cropped to one letter is read by `vidrec predict --model greek FILE...`")
 
     def __init__(self, model: str = "greek", min_confidence=None, history=8, max_missed=3, glyphs="yes",
                  **seg_options):

@@ -20,6 +20,9 @@ from vidrec.types import Frame, Prediction, Region
 
 class SingleDigit(Recognizer):
     name = "singledigit"
+    nothing_read_hint = ("it reads the digit held inside the central box (--option singledigit.largest=1: "
+                         "the largest symbol in view); a photo cropped to one digit is read by "
+                         "`vidrec predict FILE...`")
 
     def __init__(self, model: str = "digits", min_confidence=None, largest=0, box=0.5, history=6,
                  several=0.55):
