@@ -184,6 +184,14 @@ def test_eval_counts_false_digits_on_empty_frames(empty_clip):
     r = evaluate_clip(empty_clip, [("liar", Liar())]).counts.scores()
     assert r["false_per_empty_frame"] == 1.0 and r["precision"] == 0.0 and r["exact_text"] == 0.0
 
+    class Honest(Recognizer):
+        nothing_read_hint = "it reads nothing anywhere"
+
+    # a clip's notes are what its decoding said, not a recogniser's "read nothing" hint: on an
+    # empty clip that is the right answer
+    res = evaluate_clip(empty_clip, [("honest", Honest())])
+    assert res.counts.scores()["false_per_empty_frame"] == 0.0 and res.notes == []
+
 
 def test_rows_of_a_sheet_never_run_into_each_other():
     """Each row drifts its own way; where two rows would come together, the lower one is set

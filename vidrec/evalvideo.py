@@ -178,7 +178,9 @@ def evaluate_clip(video: str | os.PathLike, recognizers: list, iou: float = 0.3,
         for seq in per_digit.values():
             c.still_changes += label_changes(seq)
             c.still_digit_seconds += len(seq) / fps
-    return ClipResult(Path(video).stem, c, notes + list(summary.notes))
+    # what the source said (a truncated file); not the recognisers' "read nothing" hints: the
+    # truth says what there was to read
+    return ClipResult(Path(video).stem, c, notes + list(getattr(source, "notes", [])))
 
 
 def find_clips(paths: list[str | os.PathLike]) -> list[Path]:
