@@ -627,7 +627,7 @@ class Segmenter:
                 turned: list[tuple[int, int, int, int]] = []
                 bad_piece = False
                 for a, bcol in pieces:
-                    region, turned_box, bad = self._piece(fc, gi, g, sub, x0, y0, x1, a, bcol, wide, len(pieces) > 1)
+                    region, turned_box, bad = self._piece(fc, gi, g, sub, x0, y0, a, bcol, wide, len(pieces) > 1)
                     if turned_box is not None:
                         turned.append(turned_box)
                     bad_piece = bad_piece or bad
@@ -659,11 +659,11 @@ class Segmenter:
             self._last = (gray, b)
         return regions
 
-    def _piece(self, fc: _FrameContext, gi: int, g: list[int], sub: np.ndarray, x0: int, y0: int, x1: int,
+    def _piece(self, fc: _FrameContext, gi: int, g: list[int], sub: np.ndarray, x0: int, y0: int,
                a: int, bcol: int, wide: bool, split: bool) -> tuple[Region | None, tuple | None, bool]:
         """The shape tests of one piece of group ``gi`` (columns ``a:bcol`` of its mask ``sub``,
-        whose box starts at work pixel ``(x0, y0)`` and ends at column ``x1``; ``split``: cut
-        from a touching run; ``wide``: it may be as wide as ``max_wide_aspect``).
+        whose box starts at work pixel ``(x0, y0)``; ``split``: cut from a touching run;
+        ``wide``: it may be as wide as ``max_wide_aspect``).
 
         Returns ``(region, turned, bad)``. ``region``: the piece passed every test.
         ``turned``: the full-frame box of a symbol-sized piece that failed a shape test
@@ -678,7 +678,7 @@ class Segmenter:
         s = b.scale
         H, W = gray.shape[:2]
         piece = sub[:, a:bcol]
-        if (a, bcol) == (0, x1 - x0):
+        if (a, bcol) == (0, sub.shape[1]):
             # unsplit: the group's box is its components' boxes, tight by construction
             py0, py1, px0, px1 = 0, piece.shape[0], 0, piece.shape[1]
         else:
