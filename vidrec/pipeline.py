@@ -60,7 +60,6 @@ class Pipeline:
         names = [n for n, _ in self.recognizers]
         # Precomputed keys: no string formatting on the frame path.
         self._keys = {n: {s: f"{n}.{s}" for s in STAGES} for n in names}
-        self._frames = 0  # frames of this input
         self._named = dict.fromkeys(names, 0)  # per recogniser: frames on which it named something
 
     def process(self, frame: Frame) -> tuple[FrameResult, np.ndarray | None]:
@@ -76,7 +75,6 @@ class Pipeline:
             canvas = frame.image.copy()
             ms["render"] += (clock() - t_start) * 1e3
         texts = []
-        self._frames += 1
         for name, rec in self.recognizers:
             keys = self._keys[name]
             stage = "preprocess"
@@ -119,21 +117,19 @@ class Pipeline:
 
     def reset(self) -> None:
         """A new source starts: recognisers forget what they tracked in the last one."""
-        self._frames = 0
         self._named = dict.fromkeys(self._named, 0)
         for _, rec in self.recognizers:
             reset = getattr(rec, "reset", None)
             if reset is not None:
                 reset()
 
-    def notes(self) -> list[str]:
-        """For the summary: each recogniser that named nothing in this input, with its
-        ``nothing_read_hint`` (those without one say nothing)."""
+    def notes(self, n: int) -> list[str]:
+        """For the summary of an input of ``n`` frames: each recogniser that named nothing
+        in it, with its ``nothing_read_hint`` (those without one say nothing)."""
         out = []
         for name, rec in self.recognizers:
             hint = getattr(rec, "nothing_read_hint", "")
-            if hint and self._frames and not self._named[name]:
-                n = self._frames
+            if hint and n and not self._named[name]:
                 out.append(f"{name} read nothing in {n} frame{'s' if n != 1 else ''}: {hint}")
         return out
 
@@ -251,7 +247,7 @@ def run(source: Iterable[Frame], pipeline: Pipeline, sinks: list[Any] = (),
     summary.seconds = round(clock() - t_begin, 4)
     summary.fps = round(summary.frames / summary.seconds, 2) if summary.seconds > 0 else 0.0
     summary.dropped = int(getattr(source, "dropped", 0))
-    summary.notes = list(getattr(source, "notes", [])) + pipeline.notes()
+    summary.notes = list(getattr(source, "notes", [])) + pipeline.notes(summary.frames)
     frame_ms = timings.data.pop("frame", array("d"))
     summary.frame_ms = _stats(frame_ms)
     summary.stages = {k: _stats(v) for k, v in timings.data.items()}

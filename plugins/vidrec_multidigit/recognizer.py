@@ -24,8 +24,8 @@ PALETTE = [(0, 200, 0), (255, 160, 0), (0, 160, 255), (200, 0, 200), (0, 220, 22
 
 class MultiDigit(Recognizer):
     name = "multidigit"
-    nothing_read_hint = ("it looks for digits handwritten on a page in view, at least 20 px tall "
-                         "(--option multidigit.min_height) and not cut off by the picture's edge; "
+    nothing_read_hint = ("it looks for digits handwritten on a page in view, at least min_height px tall "
+                         "(20 unless --option multidigit.min_height says otherwise) and not cut off by the picture's edge; "
                          "a photo cropped to one digit is read by `vidrec predict FILE...`")
 
     def __init__(self, model: str = "digits", min_confidence=None, history=8, max_missed=3,
