@@ -434,3 +434,48 @@ def test_a_digit_above_the_thin_lines_of_a_far_taller_mark_is_not_glued_to_them(
     gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
     found = [r.box for r in Segmenter().segment(gray)]
     assert sum(_contains(t, b) for b in found) == 1, (t, found)
+
+
+def _tinted(gray: np.ndarray, where: tuple[slice, slice], bgr: tuple[float, float, float]) -> np.ndarray:
+    """``gray`` as a BGR picture, the part ``where`` tinted by ``bgr`` per channel."""
+    img = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR).astype(np.float32)
+    img[where] *= np.float32(bgr)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def test_marks_on_a_strongly_coloured_surface_are_no_symbols_on_paper_under_a_warm_lamp_they_are():
+    """Handwriting is on paper, and paper is near grey: the same strokes on a green surface of
+    the very same grey levels (a shirt, a box) are turned down; under a lamp warmer than any of
+    the shared photos' (chroma 0.23 against 0.20 at most) they are symbols."""
+    gray = cv2.cvtColor(_scene_with_sheet(), cv2.COLOR_BGR2GRAY)
+    gray[90:390, 110:530] = (gray[90:390, 110:530] * 0.72).astype(np.uint8)  # grey enough to tint green
+    truth = [_digit_strokes(gray, 150 + 90 * k, 180, 50, w, color=30) for k, w in enumerate(["7", "0", "7", "0"])]
+    sheet = (slice(90, 390), slice(110, 530))
+    found = Segmenter().segment(_tinted(gray, sheet, (1.0, 1.0, 1.0)))
+    assert len(found) == len(truth), [r.box for r in found]
+    green = _tinted(gray, sheet, (0.8, 1.268, 0.55))  # the same luma, chroma about 0.56
+    assert np.abs(cv2.cvtColor(green, cv2.COLOR_BGR2GRAY).astype(int) - gray).max() <= 2
+    seg = Segmenter()
+    assert seg.segment(green) == []
+    assert all(any(_contains(r, t) for r in seg.rejected) for t in truth), seg.rejected
+    assert len(Segmenter(max_paper_chroma=1.0).segment(green)) == len(truth)  # the test turned off
+    warm = _tinted(gray, sheet, (0.86, 1.04, 1.12))
+    assert len(Segmenter().segment(warm)) == len(truth)
+
+
+def test_paper_chroma_reads_the_paper_not_the_ink():
+    """A red pen's strokes fill much of a digit's surroundings' darker half: the measure is the
+    paper's (grey), and a grey picture has none."""
+    from vidrec.segment import paper_chroma
+
+    img = np.full((200, 200, 3), 230, np.uint8)
+    cv2.circle(img, (100, 100), 50, (40, 40, 220), 6)  # a red 0
+    cv2.line(img, (30, 20), (30, 180), (40, 40, 220), 6)  # and a red 1 beside it
+    assert paper_chroma(img, (50, 50, 100, 100)) < 0.05
+    img[:] = (60, 200, 60)
+    assert paper_chroma(img, (50, 50, 100, 100)) > 0.6
+    # a stroke on a green patch a little larger than its box, beside a white sheet: on green
+    img[:] = 235
+    img[52:150, 72:132] = (60, 170, 60)
+    cv2.line(img, (92, 70), (112, 130), (20, 20, 20), 5)
+    assert paper_chroma(img, (88, 66, 28, 68)) > 0.5

@@ -22,8 +22,10 @@ Why it is built this way (each point is a failure of the common live recognisers
   the minima of the column projection.
 - Shape tests (size, aspect, ink density, stroke width, clean surroundings,
   not cut by the frame border) drop most paper edges, fingers and clothing folds
-  before any network sees them. What survives carries its measurements in
-  ``Region.extra`` so a recogniser can apply its own tests.
+  before any network sees them; in a colour picture, so does a surface too
+  coloured to be paper (skin, a shirt, a painted box: ``max_paper_chroma``).
+  What survives carries its measurements in ``Region.extra`` so a recogniser
+  can apply its own tests.
 
 Every region's 28x28 crop is made by :func:`vidrec.crop.normalize_crop`, the one
 crop normalisation the models were trained with.
@@ -122,6 +124,12 @@ class SegmenterConfig:
     min_edge: float = 0.14  # the sharpest tenth of the ink's edges rises by at least this share
     # of its depth per work pixel (a focused pen line; a weave's knots and shading are soft
     # all round); 0 turns the test off
+    max_paper_chroma: float = 0.3  # the paper under a symbol is near grey: its chroma ((max -
+    # min) / max of its colour, see :func:`paper_chroma`) is at most this. White paper in the
+    # shared photos, some under warm lamps, is 0.14 at most (digits) and 0.19 (Greek); skin, a
+    # coloured shirt or box 0.4-0.7 (strokes on them were read as sure 1s and a fold as a 4).
+    # 1 turns it off (digits on a yellow sticky note, about 0.5, or under strongly coloured
+    # light); a grey picture is not tested
     border: int = 4  # symbols within this many px of the frame border (cut off) are dropped
     max_components: int = 400  # clutter guard: keep the largest this many
     max_regions: int = 64
@@ -647,6 +655,16 @@ class Segmenter:
                 regions.extend(found)
             if len(regions) >= cfg.max_regions:
                 break
+        colour = frame.image if isinstance(frame, Frame) else np.asarray(frame)
+        if regions and cfg.max_paper_chroma < 1.0 and colour.ndim == 3 and colour.shape[2] >= 3:
+            on_paper = []
+            for r in regions:
+                # (the paper's grey level under it, as the shape tests measured it)
+                if paper_chroma(colour, r.box, gray, r.extra.get("paper")) > cfg.max_paper_chroma:
+                    rejected.append(r.box)  # written on no paper: a mark on skin, a shirt, a box
+                else:
+                    on_paper.append(r)
+            regions = on_paper
         if self.make_crops:
             for r in regions:
                 r.crop = self.crop(gray, r, b)
@@ -1012,6 +1030,34 @@ def _plane_misfit(bg: np.ndarray, paper: float) -> float:
         yc = np.arange(h, dtype=np.float64) - 0.5 * (h - 1)
         ss -= float(np.dot(rows, yc)) ** 2 / (w * float(np.dot(yc, yc)))
     return float(np.sqrt(max(0.0, ss) / n)) / max(1.0, paper)
+
+
+def paper_chroma(image: np.ndarray, box, gray: np.ndarray | None = None, level: float | None = None) -> float:
+    """How coloured the surface under ``box`` is: (max - min) / max of its mean colour, 0 for
+    grey. The surface: the box grown by a quarter of its larger side, where its grey level is
+    within 12% of the paper's, ``level`` (by default the median there; the ink, darker, and
+    whatever lies beyond the paper's edge are left out). ``gray``: the picture's grey version,
+    when it is at hand.
+
+    Close round the box, at the paper's level: a stroke on a green patch beside a white sheet
+    is on green (the brighter half of a ring half the box wide reached the white sheet and
+    read 0.08 for such a stroke in an empty scene; this reads 0.65).
+    """
+    x, y, w, h = (int(v) for v in box)
+    H, W = image.shape[:2]
+    m = max(w, h) // 4 + 2
+    x0, y0, x1, y1 = max(0, x - m), max(0, y - m), min(W, x + w + m), min(H, y + h + m)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return 0.0
+    patch = image[y0:y1, x0:x1]
+    g = gray[y0:y1, x0:x1] if gray is not None else cv2.cvtColor(np.ascontiguousarray(patch[..., :3]),
+                                                                   cv2.COLOR_BGR2GRAY)
+    if level is None:  # (OpenCV's histogram and masked mean: microseconds, where numpy's median took 150)
+        cum = np.cumsum(cv2.calcHist([g], [0], None, [256], [0, 256]).ravel())
+        level = float(np.searchsorted(cum, cum[-1] / 2.0))
+    paper = cv2.mean(patch, mask=cv2.inRange(g, 0.88 * level, 1.12 * level + 1))[:3]
+    top = max(paper)
+    return (top - min(paper)) / top if top > 0 else 0.0
 
 
 def _gray_of(frame: Frame | np.ndarray) -> np.ndarray:
