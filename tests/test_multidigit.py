@@ -844,8 +844,10 @@ def test_photos_cropped_to_one_digit_read_nothing_and_the_summary_says_what_read
     x, y = load_arrays("mnist", False)
     folder = tmp_path / "crops"
     folder.mkdir()
-    for i in (0, 1):  # MNIST test digits as photos of one dark digit filling a light picture
-        cv2.imwrite(str(folder / f"{y[i]}_{i}.png"), cv2.resize(255 - x[i], (200, 200), interpolation=cv2.INTER_CUBIC))
+    for i in (0, 1):  # MNIST test digits as photos cropped to the dark digit on its light paper
+        ys, xs = np.nonzero(x[i])
+        tight = 255 - x[i][ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+        cv2.imwrite(str(folder / f"{y[i]}_{i}.png"), cv2.resize(tight, None, fx=8, fy=8, interpolation=cv2.INTER_CUBIC))
     env = {"COLUMNS": "250"}
     r = runner.invoke(cli, ["run", str(folder), "--plugin", "multidigit", "--jsonl", str(tmp_path / "r.jsonl")], env=env)
     assert r.exit_code == 0, r.output
