@@ -123,9 +123,9 @@ class SegmenterConfig:
     # shirt) a share is a few levels, and a thread or crease just past contrast_abs is no pen line
     min_edge: float = 0.12  # the sharpest tenth of the ink's edges rises by at least this share
     # of its depth per work pixel (a focused pen line; a weave's knots and shading are soft
-    # all round); 0 turns the test off. (0.14 until the colour test: a faint grey 3 on a moving
-    # sheet, blurred by motion, fell under it for five frames; no empty clip of 240 gains a
-    # false digit at 0.1, three do at 0.07)
+    # all round); 0 turns the test off. (0.14 before Dec 7's tenth session: a faint grey 3 on
+    # a moving sheet, blurred by motion, fell under it for five frames; no empty clip of 240
+    # gains a false digit at 0.1, three do at 0.07)
     max_paper_chroma: float = 0.3  # the paper under a symbol is near grey: its chroma ((max -
     # min) / max of its colour, see :func:`paper_chroma`) is at most this. White paper in the
     # shared photos, some under warm lamps, is 0.14 at most (digits) and 0.19 (Greek); skin, a
