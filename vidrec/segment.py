@@ -283,10 +283,7 @@ class Segmenter:
         else:  # clutter: one statistics pass over the frame is cheaper than this many fills
             # (the same labelling algorithm: the same labels)
             n, labels, stats, _ = cv2.connectedComponentsWithStats(weak, connectivity=8, ltype=cv2.CV_16U)
-        # the 97th percentile (np.partition's k-th value) read off a histogram: half the cost
-        sample = np.ascontiguousarray(background[::4, ::4])
-        hist = cv2.calcHist([sample], [0], None, [256], [0, 256]).ravel()
-        bright = float(np.searchsorted(np.cumsum(hist), int(0.97 * (sample.size - 1)), side="right"))
+        bright = _percentile_u8(np.ascontiguousarray(background[::4, ::4]), 0.97)
         return Binarised(mask=None, background=background, small=small, bright=bright, scale=scale,
                          labels=labels, stats=stats, keep=keep)
 
@@ -1034,6 +1031,13 @@ def _plane_misfit(bg: np.ndarray, paper: float) -> float:
     return float(np.sqrt(max(0.0, ss) / n)) / max(1.0, paper)
 
 
+def _percentile_u8(a: np.ndarray, q: float) -> float:
+    """The ``q`` quantile of a uint8 picture (np.partition's k-th value), read off its
+    histogram: half the cost of np.partition, a tenth of np.median's."""
+    hist = cv2.calcHist([a], [0], None, [256], [0, 256]).ravel()
+    return float(np.searchsorted(np.cumsum(hist), int(q * (a.size - 1)), side="right"))
+
+
 def paper_chroma(image: np.ndarray, box, gray: np.ndarray | None = None, level: float | None = None) -> float:
     """How coloured the surface under ``box`` is: (max - min) / max of its mean colour, 0 for
     grey. The surface: the box grown by a quarter of its larger side, where its grey level is
@@ -1054,9 +1058,9 @@ def paper_chroma(image: np.ndarray, box, gray: np.ndarray | None = None, level: 
     patch = image[y0:y1, x0:x1]
     g = gray[y0:y1, x0:x1] if gray is not None else cv2.cvtColor(np.ascontiguousarray(patch[..., :3]),
                                                                    cv2.COLOR_BGR2GRAY)
-    if level is None:  # (OpenCV's histogram and masked mean: microseconds, where numpy's median took 150)
-        cum = np.cumsum(cv2.calcHist([g], [0], None, [256], [0, 256]).ravel())
-        level = float(np.searchsorted(cum, cum[-1] / 2.0))
+    if level is None:
+        level = _percentile_u8(g, 0.5)
+    # (OpenCV's masked mean: microseconds, where numpy's median of the patch took 150)
     paper = cv2.mean(patch, mask=cv2.inRange(g, 0.88 * level, 1.12 * level + 1))[:3]
     top = max(paper)
     return (top - min(paper)) / top if top > 0 else 0.0
