@@ -463,6 +463,16 @@ def test_marks_on_a_strongly_coloured_surface_are_no_symbols_on_paper_under_a_wa
     assert len(Segmenter().segment(warm)) == len(truth)
 
 
+@pytest.mark.parametrize("value,error", [("-1", "between 0.0 and 1.0"), ("2", "between 0.0 and 1.0"),
+                                         ("nan", "a number")])
+def test_max_paper_chroma_out_of_range_is_a_clear_error(value, error):
+    """-1 would turn down every mark, unsaid; nan would switch the test off, unsaid."""
+    from vidrec.errors import VidrecError
+
+    with pytest.raises(VidrecError, match=f"max_paper_chroma='{value}' must be {error}"):
+        Segmenter(max_paper_chroma=value)
+
+
 def test_paper_chroma_reads_the_paper_not_the_ink():
     """A red pen's strokes fill much of a digit's surroundings' darker half: the measure is the
     paper's (grey), and a grey picture has none."""

@@ -67,6 +67,8 @@ def option_number(name: str, value, lo: float | None = None, hi: float | None = 
 
     try:
         v = kind(value)
+        if v != v:  # "nan" parses, and passes every bound
+            raise ValueError(value)
     except (TypeError, ValueError):
         what = "a whole number" if kind is int else "a number"
         raise VidrecError(f"option {name}={value!r} must be {what}") from None

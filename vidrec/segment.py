@@ -55,8 +55,11 @@ def _option_value(name: str, value, default):
     if isinstance(default, bool):
         return option_flag(name, value)
     if isinstance(default, (int, float)):
-        return option_number(name, value, kind=type(default))
+        return option_number(name, value, *_BOUNDS.get(name, (None, None)), kind=type(default))
     return type(default)(value)
+
+
+_BOUNDS = {"max_paper_chroma": (0.0, 1.0)}  # (lo, hi) of the options that have them
 
 
 def check_options(recognizer, options: dict) -> None:
