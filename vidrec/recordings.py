@@ -18,7 +18,8 @@ and redrawn as pen strokes. Generated clips from such a folder are for tests;
 they are not committed.
 
 Each clip ``NAME.mp4`` has a sidecar ``NAME.json``: the digits visible in every
-frame with their boxes, the text the frame reads (lines top to bottom, numbers
+frame with their boxes (and ``src``, the MNIST test index or the photo each was drawn
+from, so an error can be traced to one handwritten digit across clips), the text the frame reads (lines top to bottom, numbers
 left to right, a space between numbers), the frame ranges each digit is
 visible in, whether the camera is held still, which plugins the clip is meant
 for, and the exact command that made it. Frames where motion smears the digits
@@ -462,6 +463,7 @@ class Placed:
     row: int
     group: int
     points: np.ndarray  # ink points on the sheet
+    origin: str = ""  # the glyph's origin (the sidecar's "src")
 
 
 @dataclass
@@ -523,7 +525,7 @@ def make_sheet(rng: np.random.Generator, glyphs: list[Glyph], rows: list[list[in
                 hgt = digit_h * rng.uniform(0.85, 1.1)
                 yy = y + (x - margin * digit_h) * drift + rng.uniform(-0.06, 0.06) * digit_h
                 pts = draw_glyph(img, g, x, yy, hgt, ink, rng, slant=rng.uniform(-0.15, 0.2))
-                placed.append(Placed(g.label, ri, gi_row, pts))
+                placed.append(Placed(g.label, ri, gi_row, pts, g.origin))
                 above.append((float(pts[:, 0].min()), float(pts[:, 0].max()), float(pts[:, 1].max())))
                 x = pts[:, 0].max() + rng.uniform(0.12, 0.35) * digit_h
             x += rng.uniform(1.2, 1.6) * digit_h
@@ -616,7 +618,7 @@ def render_clip(rng: np.random.Generator, sheet: Sheet | None, poses: list[Pose 
                 cover.append((float(p[0]), float(p[1]), 45.0))
             boxes = _boxes(sheet, Hm, cover)
             vis = [v for _, v in boxes]
-            digits = [{"id": k, "label": d.label, "box": b}
+            digits = [{"id": k, "label": d.label, "box": b, **({"src": d.origin} if d.origin else {})}
                       for k, (d, (b, v)) in enumerate(zip(sheet.digits, boxes)) if v]
             text = reading_text(sheet.digits, vis)
         if extra_fn is not None:
