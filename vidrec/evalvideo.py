@@ -86,7 +86,7 @@ class Counts:
         }
 
 
-def _matches(truth: list[dict], preds: list[tuple[tuple, str]], iou_min: float) -> list[tuple[int, int]]:
+def match_boxes(truth: list[dict], preds: list[tuple[tuple, str]], iou_min: float) -> list[tuple[int, int]]:
     """Greedy one-to-one box matching: (truth index, prediction index)."""
     if not truth or not preds:
         return []
@@ -155,7 +155,7 @@ def evaluate_clip(video: str | os.PathLike, recognizers: list, iou: float = 0.3,
             c.empty_frames += 1
             c.empty_predictions += len(preds)
         matched = {}
-        for i, j in _matches(t["digits"], preds, iou):
+        for i, j in match_boxes(t["digits"], preds, iou):
             if preds[j][1] == t["digits"][i]["label"]:
                 c.correct += 1
             matched[i] = preds[j][1]

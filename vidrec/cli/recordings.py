@@ -104,3 +104,84 @@ def eval_recordings_cmd(
     stdout.print(t)
     if res["skipped"]:
         stdout.print(f"skipped (not meant for {plugin}): {', '.join(res['skipped'])}")
+
+
+@eval_app.command("crops")
+def eval_crops_cmd(
+    paths: list[Path] = typer.Argument(None, help="Clip folders or files (default: recordings/)."),
+    model: list[str] = typer.Option([], "--model", help="Model name or file to score (repeatable; default: digits)."),
+    every: int = typer.Option(3, "--every", min=1, help="Take the crops of every Nth frame."),
+    option: list[str] = typer.Option([], "--option", help="Segmenter option key=value (repeatable), as for multidigit."),
+    errors: Optional[Path] = typer.Option(None, "--errors",
+                                          help="Folder for a PNG per model of the misread crops whose box fits."),
+    as_json: bool = typer.Option(False, "--json", help="Print the scores as JSON."),
+) -> None:
+    """Score digit models on the crops the segmenter makes of the clips' digits: the network's
+    errors apart from the segmenter's.
+
+    Every truth digit of every Nth frame is matched to the region the segmenter finds for it and
+    cropped as the recognisers crop; each model reads the very same crops (no tracking, votes or
+    confidence cut). An error whose region is much larger or smaller than the digit is put down
+    to the segmentation ("merged", "part"); where the box fits, to the network. Sources are the
+    sidecar's `src` (the MNIST index or photo each digit was drawn from), so one hard digit drawn
+    into many clips shows as one source.
+    """
+    from vidrec.atomic import check_writable
+    from vidrec.cli.ui import out as stdout
+    from vidrec.cli.ui import progress, say
+    from vidrec.cli.video import _options
+    from vidrec.cropeval import collect, errors_png, score
+    from vidrec.evalvideo import find_clips
+    from vidrec.segment import SegmenterConfig
+
+    paths = list(paths) or [Path("recordings")]
+    models = list(model) or ["digits"]
+    opts = _options(None, None, option)
+    unknown = sorted(set(opts) - set(SegmenterConfig().as_dict()))
+    if unknown:
+        raise VidrecError(f"the segmenter has no option {unknown[0]!r}; options: {', '.join(sorted(SegmenterConfig().as_dict()))}")
+    if errors is not None:
+        check_writable(errors / "x.png")
+    n = len(find_clips(paths))
+    with progress() as bar:
+        task = bar.add_task("cropping", total=n, info="")
+        crops = collect(paths, every=every, options=opts, progress=lambda name: bar.update(task, advance=1, info=name))
+    results = [score(crops, m) for m in models]
+    pngs = {}
+    if errors is not None:
+        for k, r in enumerate(results):
+            stem = Path(r.model).stem
+            name = f"{stem}.png" if [Path(m).stem for m in models].count(stem) == 1 else f"{k + 1}-{stem}.png"
+            png = errors_png(r, errors / name)
+            if png is not None:
+                pngs[r.model] = str(png)
+    found = len(crops)
+    public = [r.as_json() for r in results]
+    if as_json:
+        print(json.dumps({"clips": n, "every": every, "truth_digits": crops.truth, "cropped": found,
+                          "sources": len(set(crops.source) | set(crops.missed)),
+                          "fit": {f: int((crops.fit == f).sum()) for f in ("ok", "merged", "part")},
+                          "models": public, "errors_png": pngs}, indent=2))
+        return
+    from rich import box
+    from rich.table import Table
+
+    say(f"{crops.truth} truth digits in {n} clips (one frame in {every}): {found} cropped "
+        f"({int((crops.fit == 'ok').sum())} boxes fit, {int((crops.fit == 'merged').sum())} much larger, "
+        f"{int((crops.fit == 'part').sum())} much smaller), {crops.truth - found} not found by the segmenter")
+    t = Table(box=box.SIMPLE_HEAD, pad_edge=False,
+              caption="acc: all crops; box-ok acc: crops whose box fits the digit; wrong: by fit (ok / merged / part)")
+    t.add_column("model", no_wrap=True)
+    for col in ("acc%", "box-ok acc%", "wrong", "ok/merged/part", "most confused"):
+        t.add_column(col, justify="right" if col != "most confused" else "left")
+    for r in public:
+        f = r["errors_by_fit"]
+        t.add_row(Path(r["model"]).name, _pct(r["accuracy"]), _pct(r["accuracy_box_ok"]), str(r["errors"]),
+                  f"{f['ok']}/{f['merged']}/{f['part']}", ", ".join(list(r["confusions"])[:4]))
+    stdout.print(t)
+    for r in public:
+        if r["worst_sources"]:
+            stdout.print(f"{Path(r['model']).name}, most misread: " + "; ".join(
+                f"{w['source']} {w['wrong']}/{w['of']}" for w in r["worst_sources"][:5]))
+    for m, png in pngs.items():
+        say(f"wrote {png}")
