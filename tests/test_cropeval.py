@@ -83,6 +83,7 @@ def test_cli_scores_models_side_by_side_and_draws_their_errors(runner, tmp_path)
     d = json.loads(r.stdout)
     assert [m["model"] for m in d["models"]] == ["digits", "mnist"]
     assert d["cropped"] <= d["truth_digits"] and sum(d["fit"].values()) == d["cropped"]
+    assert sum(n["frames"] for n in d["not_found"]) <= d["truth_digits"] - d["cropped"]
     for m in d["models"]:
         assert m["crops"] == d["cropped"] and m["accuracy"] >= 0.95, m  # the committed sheet reads 100% as a clip
     for png in d["errors_png"].values():

@@ -161,6 +161,7 @@ def eval_crops_cmd(
         print(json.dumps({"clips": n, "every": every, "truth_digits": crops.truth, "cropped": found,
                           "sources": len(set(crops.source) | set(crops.missed)),
                           "fit": {f: int((crops.fit == f).sum()) for f in ("ok", "merged", "part")},
+                          "not_found": [{"source": k, "frames": v} for k, v in crops.missed.most_common(10)],
                           "models": public, "errors_png": pngs}, indent=2))
         return
     from rich import box
@@ -183,5 +184,8 @@ def eval_crops_cmd(
         if r["worst_sources"]:
             stdout.print(f"{Path(r['model']).name}, most misread: " + "; ".join(
                 f"{w['source']} {w['wrong']}/{w['of']}" for w in r["worst_sources"][:5]))
+    if crops.missed:
+        stdout.print("not found by the segmenter, most often: " + "; ".join(
+            f"{k} {v}" for k, v in crops.missed.most_common(5)))
     for m, png in pngs.items():
         say(f"wrote {png}")
