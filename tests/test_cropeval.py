@@ -25,6 +25,9 @@ def test_fit_of_tells_a_fitting_box_from_merged_and_partial_ones():
     assert fit_of((100, 80, 30, 60), truth) == "merged"  # a stroke from the row above
     assert fit_of((100, 120, 30, 20), truth) == "part"  # the lower half only
     assert fit_of((100, 100, 70, 20), truth) == "merged"  # larger one way wins: more than the digit
+    assert fit_of((100, 100, 10, 40), (101, 100, 6, 40)) == "ok"  # a 1: a few pixels wider is no merge
+    assert fit_of((100, 100, 30, 40), (101, 100, 6, 40)) == "merged"  # a 1 and half its neighbour
+    assert fit_of((100, 100, 12, 40), truth) == "part"  # the left stroke of a 0
 
 
 @pytest.fixture(scope="module")

@@ -31,18 +31,20 @@ import numpy as np
 
 from vidrec.errors import VidrecError
 
-# a region this much larger than its digit (either side) holds more than the digit; this much
-# smaller, only part of it
+# a region this much larger than its digit holds more than the digit (a neighbour, a stroke
+# from the row above); this much smaller, only part of it. Widths are compared in shares of the
+# digit's height: a 1 is a few pixels wide, and a box two pixels wider is no merge.
 MERGED = 1.3
 PART = 0.75
 
 
 def fit_of(box: Sequence[float], truth_box: Sequence[float]) -> str:
     """How a region's box fits its digit's: "ok", "merged" (much larger) or "part" (much smaller)."""
-    rw, rh = box[2] / max(truth_box[2], 1), box[3] / max(truth_box[3], 1)
-    if rw > MERGED or rh > MERGED:
+    tw, th = max(truth_box[2], 1), max(truth_box[3], 1)
+    extra_w, rh = (box[2] - tw) / th, box[3] / th
+    if extra_w > MERGED - 1 or rh > MERGED:
         return "merged"
-    if rw < PART or rh < PART:
+    if rh < PART or (tw > (1 - PART) * th and box[2] < PART * tw):
         return "part"
     return "ok"
 
