@@ -120,3 +120,21 @@ def test_a_segmenter_option_changes_the_crops(tmp_path):
     assert len(crops) == 0 and crops.truth > 0 and sum(crops.missed.values()) == crops.truth
     assert collect([STILL], every=15).x.shape[0] > 0
     assert np.asarray(crops.x).shape == (0, 28, 28)
+
+
+@pytest.mark.parametrize("command", ["crops", "recordings"])
+def test_eval_without_a_path_scores_the_committed_recordings(runner, monkeypatch, command):
+    """`vidrec eval crops` and `vidrec eval recordings` default to recordings/ (they raised a
+    TypeError when no path was given)."""
+    import vidrec.cli.recordings  # noqa: F401
+    from vidrec.cli import app
+
+    monkeypatch.chdir(ROOT)
+    args = ["eval", command, "--json"] + (["--every", "9"] if command == "crops" else [])
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    if command == "crops":
+        assert d["clips"] == len(list((ROOT / "recordings").glob("*.mp4"))) and d["cropped"] > 0
+    else:
+        assert {c["clip"] for c in d["clips"]} >= {"sheet_still", "sheet_moving"}

@@ -77,7 +77,7 @@ def eval_recordings_cmd(
     from vidrec.cli.video import _options
     from vidrec.evalvideo import evaluate_recordings, find_clips
 
-    paths = list(paths) or [Path("recordings")]
+    paths = list(paths or []) or [Path("recordings")]
     n = len(find_clips(paths))
     with progress() as bar:
         task = bar.add_task(f"scoring {plugin}", total=n, info="")
@@ -134,7 +134,7 @@ def eval_crops_cmd(
     from vidrec.evalvideo import find_clips
     from vidrec.segment import SegmenterConfig
 
-    paths = list(paths) or [Path("recordings")]
+    paths = list(paths or []) or [Path("recordings")]
     models = list(model) or ["digits"]
     opts = _options(None, None, option)
     unknown = sorted(set(opts) - set(SegmenterConfig().as_dict()))
