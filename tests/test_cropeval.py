@@ -105,7 +105,7 @@ def test_cli_errors_are_one_line(runner, tmp_path):
     r = runner.invoke(app, ["eval", "crops", str(tmp_path)])
     assert r.exit_code == 1 and "no clips with a ground-truth sidecar" in r.output
     r = runner.invoke(app, ["eval", "crops", str(STILL), "--option", "min_edgy=0.1"])
-    assert r.exit_code == 1 and "the segmenter has no option 'min_edgy'" in r.output and "min_edge" in r.output
+    assert r.exit_code == 1 and "unknown segmenter option 'min_edgy'" in r.output and "min_edge" in r.output
     r = runner.invoke(app, ["eval", "crops", str(STILL), "--model", "greek", "--every", "20"])
     assert r.exit_code == 1 and "model greek reads alpha, beta, gamma" in r.output
     r = runner.invoke(app, ["eval", "crops", str(STILL), "--every", "0"])

@@ -69,8 +69,6 @@ class Crops:
 def collect(paths: Sequence[str | os.PathLike], every: int = 3, iou: float = 0.3, options: dict | None = None,
             progress: Callable[[str], None] | None = None) -> Crops:
     """The crops of the truth digits on every ``every``-th frame of the clips under ``paths``."""
-    import cv2  # noqa: F401  (OpenCV is needed by the segmenter; imported here to fail early)
-
     from vidrec.evalvideo import find_clips, match_boxes
     from vidrec.recordings import load_truth
     from vidrec.segment import Segmenter
@@ -78,6 +76,7 @@ def collect(paths: Sequence[str | os.PathLike], every: int = 3, iou: float = 0.3
 
     if every < 1:
         raise VidrecError(f"every must be 1 or more, not {every}")
+    Segmenter(make_crops=False, **(options or {}))  # a bad option is an error before any work
     xs, labels, sources, clips, fits, boxes = [], [], [], [], [], []
     truth_n, missed = 0, Counter()
     for video in find_clips(list(paths)):
