@@ -85,6 +85,7 @@ def test_cli_scores_models_side_by_side_and_draws_their_errors(runner, tmp_path)
     assert r.exit_code == 0, r.output
     d = json.loads(r.stdout)
     assert [m["model"] for m in d["models"]] == ["digits", "mnist"]
+    assert "changed_sources" in d["models"][1] and "changed_sources" not in d["models"][0]
     assert d["cropped"] <= d["truth_digits"] and sum(d["fit"].values()) == d["cropped"]
     assert sum(n["frames"] for n in d["not_found"]) <= d["truth_digits"] - d["cropped"]
     for m in d["models"]:
@@ -138,3 +139,23 @@ def test_eval_without_a_path_scores_the_committed_recordings(runner, monkeypatch
         assert d["clips"] == len(list((ROOT / "recordings").glob("*.mp4"))) and d["cropped"] > 0
     else:
         assert {c["clip"] for c in d["clips"]} >= {"sheet_still", "sheet_moving"}
+
+
+def test_changed_sources_are_the_per_photo_differences_between_two_models(real_clip):
+    from vidrec.cropeval import changed_sources, collect, score
+
+    clip, _ = real_clip
+    crops = collect([clip], every=5)
+    a, b = score(crops, "digits"), score(crops, "mnist")
+    assert changed_sources(a, a) == []
+    diff = changed_sources(a, b, least=1)
+    for d in diff:
+        mine = crops.source == d["source"]
+        assert d["of"] == mine.sum()
+        assert d["was"] == (a.pred[mine] != crops.label[mine]).sum()
+        assert d["wrong"] == (b.pred[mine] != crops.label[mine]).sum() != d["was"]
+    # every photo read differently by the two is listed
+    differ = {s for s in set(crops.source)
+              if ((a.pred != crops.label) & (crops.source == s)).sum() != ((b.pred != crops.label) & (crops.source == s)).sum()}
+    assert {d["source"] for d in diff} == differ
+    assert [abs(d["wrong"] - d["was"]) for d in diff] == sorted((abs(d["wrong"] - d["was"]) for d in diff), reverse=True)

@@ -164,6 +164,19 @@ class Scores:
         }
 
 
+def changed_sources(base: Scores, other: Scores, least: int = 3) -> list[dict]:
+    """The sources ``other`` misreads on at least ``least`` crops more or fewer than ``base``, the
+    largest change first: a model that gains on one photo and loses on another shows it here,
+    however close the two accuracies are."""
+    c = base.crops
+    was = Counter(c.source[base.pred != c.label])
+    now = Counter(c.source[other.pred != c.label])
+    per_source = Counter(c.source)
+    out = [{"source": k, "wrong": now[k], "was": was[k], "of": per_source[k]}
+           for k in set(was) | set(now) if abs(now[k] - was[k]) >= least]
+    return sorted(out, key=lambda d: (-abs(d["wrong"] - d["was"]), d["source"]))
+
+
 def score(crops: Crops, model: str) -> Scores:
     """``model``'s reading of every crop."""
     p, classes = probabilities(crops, model)

@@ -130,7 +130,7 @@ def eval_crops_cmd(
     from vidrec.cli.ui import out as stdout
     from vidrec.cli.ui import progress, say
     from vidrec.cli.video import _options
-    from vidrec.cropeval import collect, errors_png, score
+    from vidrec.cropeval import changed_sources, collect, errors_png, score
     from vidrec.evalvideo import find_clips
     from vidrec.segment import Segmenter
 
@@ -155,6 +155,8 @@ def eval_crops_cmd(
                 pngs[r.model] = str(png)
     found = len(crops)
     public = [r.as_json() for r in results]
+    for r, j in zip(results[1:], public[1:]):
+        j["changed_sources"] = changed_sources(results[0], r)  # against the first model
     if as_json:
         print(json.dumps({"clips": n, "every": every, "truth_digits": crops.truth, "cropped": found,
                           "sources": len(set(crops.source) | set(crops.missed)),
@@ -182,6 +184,10 @@ def eval_crops_cmd(
         if r["worst_sources"]:
             stdout.print(f"{Path(r['model']).name}, most misread: " + "; ".join(
                 f"{w['source']} {w['wrong']}/{w['of']}" for w in r["worst_sources"][:5]))
+    for r in public[1:]:
+        if r["changed_sources"]:
+            stdout.print(f"{Path(r['model']).name} against {Path(public[0]['model']).name}, crops misread: " + "; ".join(
+                f"{d['source']} {d['was']} -> {d['wrong']} of {d['of']}" for d in r["changed_sources"][:6]))
     if crops.missed:
         stdout.print("not found by the segmenter, most often: " + "; ".join(
             f"{k} {v}" for k, v in crops.missed.most_common(5)))
