@@ -215,3 +215,30 @@ def test_rows_of_a_sheet_never_run_into_each_other():
                     closest = min(closest, (b_top - a_bottom) / h)
         assert sheet.image.shape[0] >= max(b[4] for b in boxes)
     assert closest >= recordings.ROW_CLEAR - 0.05, closest
+
+
+def test_tight_spacing_makes_the_digits_of_a_number_touch(shared_data, tmp_path, runner):
+    """--spacing tight: the digits of one number touch or nearly (many people write so); normal
+    keeps the committed clips' gaps. The sidecar and its command say which."""
+    import vidrec.cli.recordings  # noqa: F401
+    from vidrec.cli import app
+    from vidrec.recordings import Stationery, folder_glyphs, load_truth, make_recordings, make_sheet
+
+    glyphs = folder_glyphs(shared_data / "digits")
+    gaps = {}
+    for spacing in ("normal", "tight"):
+        gaps[spacing] = []
+        for seed in range(4):
+            sheet = make_sheet(np.random.default_rng(seed), glyphs[seed * 10:], [[3, 2], [4]], 40.0,
+                               style=Stationery(spacing=spacing))
+            for a, b in zip(sheet.digits[:-1], sheet.digits[1:]):
+                if (a.row, a.group) == (b.row, b.group):
+                    gaps[spacing].append((b.points[:, 0].min() - a.points[:, 0].max()) / 40.0)
+    assert max(gaps["tight"]) <= 0.08 and np.median(gaps["tight"]) <= 0.0, gaps["tight"]
+    assert min(gaps["normal"]) >= 0.06 and np.median(gaps["normal"]) >= 0.15, gaps["normal"]
+    (clip,) = make_recordings(tmp_path, source=str(shared_data / "digits"), names=["sheet_still"], seed=5,
+                              style=Stationery(spacing="tight"))
+    meta = load_truth(clip)
+    assert meta["spacing"] == "tight" and "--spacing tight" in meta["command"]
+    r = runner.invoke(app, ["recordings", "make", "--out", str(tmp_path), "--spacing", "wide"])
+    assert r.exit_code == 1 and "unknown spacing 'wide'; known: normal, tight" in r.output

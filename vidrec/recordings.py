@@ -27,7 +27,8 @@ by more than a fifth of their height are marked ``"blurred": true`` and not
 scored (nobody can read them; a recogniser may say nothing or the right thing). Everything is seeded: the same command
 makes the same frames. A :class:`Stationery` with ``ruling="ruled"`` or ``"squared"`` writes on
 a notebook's ruling (light blue-grey lines through and under the digits, and on the empty clip's
-blank sheets), and with ``inks`` in other pens than the four ballpoints (pencil, green).
+blank sheets), with ``inks`` in other pens than the four ballpoints (pencil, green), and with
+``spacing="tight"`` numbers whose digits touch or nearly touch.
 """
 
 from __future__ import annotations
@@ -215,6 +216,9 @@ def paper(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
 
 
 RULINGS = ("plain", "ruled", "squared")
+# the gap between the digits of one number, in shares of their height: "normal" as the committed
+# clips were made; "tight": the digits touch or nearly touch, as many people write numbers
+SPACINGS = {"normal": (0.12, 0.35), "tight": (-0.06, 0.04)}
 
 
 @dataclass(frozen=True)
@@ -225,10 +229,13 @@ class Stationery:
 
     ruling: str = "plain"
     inks: tuple[str, ...] | None = None
+    spacing: str = "normal"  # the gap between the digits of a number (:data:`SPACINGS`)
 
     def check(self) -> "Stationery":
         if self.ruling not in RULINGS:
             raise VidrecError(f"unknown paper {self.ruling!r}; known: {', '.join(RULINGS)}")
+        if self.spacing not in SPACINGS:
+            raise VidrecError(f"unknown spacing {self.spacing!r}; known: {', '.join(SPACINGS)}")
         for name in self.inks or ():
             if name not in ALL_INKS:
                 raise VidrecError(f"unknown ink {name!r}; known: {', '.join(ALL_INKS)}")
@@ -481,7 +488,8 @@ def make_sheet(rng: np.random.Generator, glyphs: list[Glyph], rows: list[list[in
                margin: float = 1.0, style: Stationery = Stationery()) -> Sheet:
     """Rows of numbers: ``rows`` lists each row's number lengths, e.g. [[3, 1], [2, 2]].
 
-    Digits of one number sit close (a gap of 0.1-0.35 of their height), numbers
+    Digits of one number sit close (a gap of 0.12-0.35 of their height; touching or nearly,
+    -0.06-0.04, with ``style.spacing="tight"``: the same random draws either way), numbers
     are at least 1.2 heights apart, rows 1.7-2 heights apart; each row has its own
     small baseline drift, each digit its own size and slant, as handwriting does.
     """
@@ -527,7 +535,7 @@ def make_sheet(rng: np.random.Generator, glyphs: list[Glyph], rows: list[list[in
                 pts = draw_glyph(img, g, x, yy, hgt, ink, rng, slant=rng.uniform(-0.15, 0.2))
                 placed.append(Placed(g.label, ri, gi_row, pts, g.origin))
                 above.append((float(pts[:, 0].min()), float(pts[:, 0].max()), float(pts[:, 1].max())))
-                x = pts[:, 0].max() + rng.uniform(0.12, 0.35) * digit_h
+                x = pts[:, 0].max() + rng.uniform(*SPACINGS[style.spacing]) * digit_h
             x += rng.uniform(1.2, 1.6) * digit_h
         y += digit_h * rng.uniform(1.75, 1.95)
     sh = img.shape[0]
@@ -825,6 +833,7 @@ def remake_command(out_dir: str | os.PathLike, source: str = "mnist", seed: int 
         cmd += f" --reader {shlex.quote(str(reader or 'none'))}"
     cmd += f" --turn {turn:g}" if turn else ""
     cmd += f" --paper {style.ruling}" if style.ruling != "plain" else ""
+    cmd += f" --spacing {style.spacing}" if style.spacing != "normal" else ""
     return cmd + "".join(f" --ink {name}" for name in style.inks or ())
 
 
@@ -863,6 +872,7 @@ def make_recordings(out_dir: str | os.PathLike, source: str = "mnist", seed: int
         meta = {"clip": name, "plugins": plugins, "still": still, **({"turn": turn} if turn else {}),
                 **({"paper": style.ruling} if style.ruling != "plain" else {}),
                 **({"inks": list(style.inks)} if style.inks is not None else {}),
+                **({"spacing": style.spacing} if style.spacing != "normal" else {}),
                 "source": "mnist-test" if pool is None else "folder",
                 "seed": seed, "legible_by": reader if pool is None else None,
                 "command": command,

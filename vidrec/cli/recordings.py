@@ -33,6 +33,8 @@ def make_cmd(
     paper: str = typer.Option("plain", "--paper", help="plain, ruled (lines under the digits) or squared (a grid through them)."),
     ink: list[str] = typer.Option([], "--ink", help="Write the numbers in these inks (repeatable; each number picks one): "
                                   "black, blue, red, darkblue (the default: all four ballpoints), pencil, green."),
+    spacing: str = typer.Option("normal", "--spacing", help="Gap between the digits of a number: normal (0.12-0.35 of "
+                                "their height) or tight (-0.06-0.04: touching or nearly, as many people write)."),
 ) -> None:
     """Write the clips (MP4, 640x480) and a ground-truth JSON beside each."""
     from vidrec.cli.ui import progress, say
@@ -42,7 +44,7 @@ def make_cmd(
         raise VidrecError(f"--source must be 'mnist' or a folder of digit images; {source} is neither")
     if paper not in RULINGS:
         raise VidrecError(f"--paper must be one of {', '.join(RULINGS)}, not {paper!r}")
-    style = Stationery(paper, tuple(ink) or None).check()
+    style = Stationery(paper, tuple(ink) or None, spacing).check()
     names = list(clip) or list(CLIPS)
     with progress() as bar:
         task = bar.add_task("making clips", total=len(names), info="")
