@@ -36,6 +36,7 @@ from vidrec.errors import VidrecError
 # digit's height: a 1 is a few pixels wide, and a box two pixels wider is no merge.
 MERGED = 1.3
 PART = 0.75
+FITS = ("ok", "merged", "part")  # what fit_of says
 
 
 def fit_of(box: Sequence[float], truth_box: Sequence[float]) -> str:
@@ -56,14 +57,19 @@ class Crops:
     x: np.ndarray  # float32 [N, 28, 28] in [0, 1]
     label: np.ndarray  # str [N]
     source: np.ndarray  # str [N]: the sidecar's src, or clip#id where it has none
-    clip: np.ndarray  # str [N]
     fit: np.ndarray  # str [N]: fit_of(region box, truth box)
-    box: np.ndarray  # int [N, 4] region boxes
-    truth: int  # truth digits looked at (found or not)
     missed: Counter  # source -> truth digits no region matched
 
     def __len__(self) -> int:
         return len(self.label)
+
+    @property
+    def truth(self) -> int:
+        """Truth digits looked at, found or not."""
+        return len(self) + sum(self.missed.values())
+
+    def fit_counts(self) -> dict[str, int]:
+        return {f: int((self.fit == f).sum()) for f in FITS}
 
 
 def collect(paths: Sequence[str | os.PathLike], every: int = 3, iou: float = 0.3, options: dict | None = None,
@@ -76,14 +82,13 @@ def collect(paths: Sequence[str | os.PathLike], every: int = 3, iou: float = 0.3
 
     if every < 1:
         raise VidrecError(f"every must be 1 or more, not {every}")
-    Segmenter(make_crops=False, **(options or {}))  # a bad option is an error before any work
-    xs, labels, sources, clips, fits, boxes = [], [], [], [], [], []
-    truth_n, missed = 0, Counter()
+    xs, labels, sources, fits = [], [], [], []
+    missed = Counter()
     for video in find_clips(list(paths)):
         meta = load_truth(video)
         truth = {t["frame"]: t for t in meta["truth"]}
         name = f"{Path(video).parent.name}/{Path(video).stem}"
-        seg = Segmenter(make_crops=False, **(options or {}))
+        seg = Segmenter(make_crops=False, **(options or {}))  # (a bad option: an error before any work)
         src = open_source(str(video), prefetch=False)
         try:
             for frame in src:
@@ -93,7 +98,6 @@ def collect(paths: Sequence[str | os.PathLike], every: int = 3, iou: float = 0.3
                 regions = seg.segment(frame)
                 found = dict(match_boxes(t["digits"], [(r.box, "") for r in regions], iou))
                 for i, d in enumerate(t["digits"]):
-                    truth_n += 1
                     key = d.get("src") or f"{name}#{d.get('id', i)}"
                     j = found.get(i)
                     if j is None:
@@ -103,16 +107,13 @@ def collect(paths: Sequence[str | os.PathLike], every: int = 3, iou: float = 0.3
                     xs.append(seg.crop_of(r))
                     labels.append(str(d["label"]))
                     sources.append(key)
-                    clips.append(name)
                     fits.append(fit_of(r.box, d["box"]))
-                    boxes.append(r.box)
         finally:
             src.close()
         if progress is not None:
             progress(name)
     x = np.array(xs, np.float32).reshape(-1, 28, 28)
-    return Crops(x, np.array(labels, dtype=str), np.array(sources, dtype=str), np.array(clips, dtype=str),
-                 np.array(fits, dtype=str), np.array(boxes, np.int64).reshape(-1, 4), truth_n, missed)
+    return Crops(x, np.array(labels, dtype=str), np.array(sources, dtype=str), np.array(fits, dtype=str), missed)
 
 
 def probabilities(crops: Crops, model: str) -> tuple[np.ndarray, list[str]]:
@@ -157,7 +158,7 @@ class Scores:
             "accuracy": float(1 - wrong.mean()) if len(c) else None,
             "accuracy_box_ok": float(1 - wrong[ok_box].mean()) if ok_box.any() else None,
             "errors": int(wrong.sum()),
-            "errors_by_fit": {f: int((wrong & (c.fit == f)).sum()) for f in ("ok", "merged", "part")},
+            "errors_by_fit": {f: int((wrong & (c.fit == f)).sum()) for f in FITS},
             "confusions": dict(Counter(f"{t}->{q}" for t, q in zip(c.label[wrong], self.pred[wrong])).most_common(worst)),
             "worst_sources": [{"source": s, "wrong": n, "of": per_source[s]}
                               for s, n in Counter(c.source[wrong]).most_common(worst)],

@@ -134,10 +134,13 @@ def eval_crops_cmd(
     from vidrec.cli.video import _options
     from vidrec.cropeval import changed_sources, collect, errors_png, score
     from vidrec.evalvideo import find_clips
+    from vidrec.modelstore import resolve
     from vidrec.segment import Segmenter
 
     paths = list(paths or []) or [Path("recordings")]
     models = list(model) or ["digits"]
+    for m in models:
+        resolve(m)  # a missing model: one error line before the cropping, not after it
     opts = _options(None, None, option)
     Segmenter(make_crops=False, **opts)  # a bad option: one error line before the progress bar
     if errors is not None:
@@ -155,14 +158,14 @@ def eval_crops_cmd(
             png = errors_png(r, errors / name)
             if png is not None:
                 pngs[r.model] = str(png)
-    found = len(crops)
+    found, fits = len(crops), crops.fit_counts()
     public = [r.as_json() for r in results]
     for r, j in zip(results[1:], public[1:]):
         j["changed_sources"] = changed_sources(results[0], r)  # against the first model
     if as_json:
         print(json.dumps({"clips": n, "every": every, "truth_digits": crops.truth, "cropped": found,
                           "sources": len(set(crops.source) | set(crops.missed)),
-                          "fit": {f: int((crops.fit == f).sum()) for f in ("ok", "merged", "part")},
+                          "fit": fits,
                           "not_found": [{"source": k, "frames": v} for k, v in crops.missed.most_common(10)],
                           "models": public, "errors_png": pngs}, indent=2))
         return
@@ -170,8 +173,8 @@ def eval_crops_cmd(
     from rich.table import Table
 
     say(f"{crops.truth} truth digits in {n} clips (one frame in {every}): {found} cropped "
-        f"({int((crops.fit == 'ok').sum())} boxes fit, {int((crops.fit == 'merged').sum())} much larger, "
-        f"{int((crops.fit == 'part').sum())} much smaller), {crops.truth - found} not found by the segmenter")
+        f"({fits['ok']} boxes fit, {fits['merged']} much larger, {fits['part']} much smaller), "
+        f"{crops.truth - found} not found by the segmenter")
     t = Table(box=box.SIMPLE_HEAD, pad_edge=False,
               caption="acc: all crops; box-ok acc: crops whose box fits the digit; wrong: by fit (ok / merged / part)")
     t.add_column("model", no_wrap=True)
