@@ -515,3 +515,32 @@ def test_a_faint_digit_blurred_by_motion_on_a_moving_sheet_is_found(shared_data,
     assert all(found(Segmenter(), img, box) for img, box in zip(frames, boxes))
     # the frames still test what they were chosen for (a change to the generator may move the blur)
     assert not all(found(Segmenter(min_edge=0.14), img, box) for img, box in zip(frames, boxes))
+
+
+def test_a_touching_pair_narrower_than_a_cut_run_offers_its_two_pieces_a_loop_offers_none():
+    """Two 7s whose bars run into each other, 1.2 heights wide together, are under
+    ``max_aspect``: the segmenter gives them as one mark, and ``cut_in_two`` gives the two 7s
+    (for a recogniser to read both ways). A 0 as wide, its loop across the whole width, has no
+    second reading: cut at its thin middle it would be two brackets."""
+    img = _scene_with_sheet(2)
+    sevens = [_digit_strokes(img, 190 + k * 38, 150, 60, "7") for k in range(2)]
+    c, t = (30, 30, 30), 4
+    cv2.ellipse(img, (400, 300), (36, 30), 0, 0, 360, c, t)
+    zero = (400 - 36 - t, 300 - 30 - t, 72 + 2 * t, 60 + 2 * t)
+    gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    seg = Segmenter(make_crops=False)
+    regions = seg.segment(gray)
+    assert len(regions) == 2, [r.box for r in regions]
+    pair = next(r for r in regions if r.box[1] < 250)
+    ring = next(r for r in regions if r.box[1] >= 250)
+    assert _contains(pair.box, (sevens[0][0], 150, sevens[1][0] + sevens[1][2] - sevens[0][0], 60))
+    assert 0.9 * pair.box[3] <= pair.box[2] <= seg.cfg.max_aspect * pair.box[3] and not pair.extra["split"]
+    pieces = seg.cut_in_two(pair)
+    assert pieces is not None
+    for piece, seven in zip(pieces, sevens):
+        x, y, w, h = piece.box
+        assert abs(x + w / 2 - (seven[0] + seven[2] / 2)) < 8, (piece.box, seven)
+        assert h >= 0.9 * pair.box[3] and piece.extra["split"] and piece.extra["group"] == pair.extra["group"]
+        assert seg.crop_of(piece).any()  # each piece is cropped from its own strokes
+    assert _contains(ring.box, zero, slack=4) and ring.box[2] >= 0.9 * ring.box[3]
+    assert seg.cut_in_two(ring) is None

@@ -536,6 +536,42 @@ class Segmenter:
         bounds = [0] + sorted(cuts) + [w]
         return [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b - a >= 2]
 
+    def cut_in_two(self, region: Region, min_height: float = 0.7) -> tuple[Region, Region] | None:
+        """The two symbols ``region`` would be if it were two touching ones, or None.
+
+        A region of the last frame segmented with ``make_crops=False``, passed whole:
+        two digits written touching, with a 1 or a narrow 7 among them, are often no
+        wider than ``max_aspect`` and are never cut by :meth:`segment` (a "41" 0.96
+        heights wide), and a wide single digit is as wide (a 0 at 1.17), so the shape
+        alone cannot tell them apart; a recogniser can, by reading both. The cut is
+        :meth:`_split`'s (a loop across the width stays whole); each piece must span
+        ``min_height`` of the mark's height (two digits side by side each stand about
+        the line's height; a 7's bar or a 4's flag cut off does not). The pieces keep
+        the whole's measurements of its paper and surroundings, with ``split`` set and
+        the whole's ``group``.
+        """
+        mask, work = region.extra.get("_mask"), region.extra.get("_work")
+        if mask is None or work is None:
+            return None
+        h = mask.shape[0]
+        pieces = self._rejoin_short(mask, self._split(mask))
+        if len(pieces) != 2 or self._sprawling(mask, pieces):
+            return None
+        s = self._last[1].scale
+        bx0, by0 = work[0], work[1]
+        out = []
+        for a, b in pieces:
+            px, py, pw, ph = cv2.boundingRect(mask[:, a:b])
+            if ph < min_height * h or pw < self.cfg.min_aspect * ph:
+                return None
+            wx, wy = bx0 + a + px, by0 + py
+            extra = {k: v for k, v in region.extra.items() if not k.startswith("_")}
+            extra.update(split=True, aspect=round(pw / ph, 3),
+                         _mask=mask[py:py + ph, a + px:a + px + pw], _work=(wx, wy, pw, ph))
+            out.append(Region(box=(int(round(wx * s)), int(round(wy * s)), max(1, int(round(pw * s))),
+                                   max(1, int(round(ph * s)))), extra=extra))
+        return out[0], out[1]
+
     @staticmethod
     def _holes(sub: np.ndarray) -> list[tuple[int, int]]:
         """Column spans of the mask's holes (background it encloses) at least a quarter of its height wide."""
