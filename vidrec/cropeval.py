@@ -15,8 +15,10 @@ digit that fails in every clip it is drawn into shows up as one source (the
 sidecar's ``src``), not as a trend.
 
 Not modelled: the multidigit recogniser's ``deskew`` (a sheet turned 10 degrees
-or more has its crops turned upright there, not here) and its options; the
-segmenter runs with its defaults unless ``options`` says otherwise.
+or more has its crops turned upright there, not here), its cut of a doubtful mark
+into two touching digits (``cut_aspect``: such a pair counts here as one "merged"
+crop) and its other options; the segmenter runs with its defaults unless
+``options`` says otherwise.
 """
 
 from __future__ import annotations

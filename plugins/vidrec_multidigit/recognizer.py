@@ -31,7 +31,8 @@ class MultiDigit(Recognizer):
     def __init__(self, model: str = "digits", min_confidence=None, history=8, max_missed=3,
                  space=0.6, word_reject=0.5, line_text=2.0, wide_mark=1.2, keep_confidence=None, reclassify_every=5, max_looks=6,
                  max_new_looks=0, still_frames=30, still_diff=24.0, still_share=3, settle_confidence=0.3,
-                 split_keyframes=True, still_looks=3, swap_shape=0.25, deskew=10.0, **seg_options):
+                 split_keyframes=True, still_looks=3, swap_shape=0.25, deskew=10.0, cut_aspect=0.9, cut_whole=0.99,
+                 cut_pieces=0.9, **seg_options):
         from vidrec_multidigit import DEFAULT_KEEP_CONFIDENCE, DEFAULT_MIN_CONFIDENCE
 
         self.model, self.info, _ = load(model)
@@ -57,6 +58,11 @@ class MultiDigit(Recognizer):
         self.wide_mark = option_number("wide_mark", wide_mark)
         self.swap_shape = option_number("swap_shape", swap_shape, 0)  # see :meth:`_restart_swapped`; 0: off
         self.deskew = option_number("deskew", deskew, 0, 45)  # see :meth:`_upright`; 0: off
+        # touching digits read as one mark: see :meth:`_cut_doubtful`; cut_aspect 0: off
+        self.cut_aspect = option_number("cut_aspect", cut_aspect, 0)
+        self.cut_whole = option_number("cut_whole", cut_whole, 0, 1)
+        self.cut_pieces = option_number("cut_pieces", cut_pieces, 0, 1)
+        self._one = self.classes.index("1") if "1" in self.classes else -1
         self.last_candidates = self.last_looks = 0  # the last analysed frame's regions and fresh crops
         self._text_memo = None
         # keyframes: a frame showing the last analysed scene, at most shifted, carries its
@@ -146,7 +152,7 @@ class MultiDigit(Recognizer):
                         self._still = shift
                         return []
                     if step == "segmented":  # its looks planned and cropped now, named next frame
-                        regions = work
+                        regions = self._reuse_cuts(work)
                         plan = self._plan(regions, timed=True)
                         turn = self._upright(regions)
                         for d in plan[2]:
@@ -383,8 +389,11 @@ class MultiDigit(Recognizer):
         when it was made (with the crops) on the frame the regions came from."""
         self._pending = False
         self.last_candidates = len(regions)
+        if plan is None:
+            regions = self._reuse_cuts(regions)
+            plan = self._plan(regions)
         tracks = self.tracker.tracks
-        match, sigs, fresh, deferred = plan or self._plan(regions)
+        match, sigs, fresh, deferred = plan
         probs = np.zeros((len(regions), len(self.classes)), np.float32)
         gone = set()  # deferred new symbols: not seen this frame
         for d in deferred:
@@ -406,12 +415,17 @@ class MultiDigit(Recognizer):
         fresh_all = set(fresh) | gone
         fresh = [d for d in fresh if regions[d].crop.any()]  # nothing there after all
         self.last_looks = len(fresh_all)
+        replaced: set[int] = set()  # regions read as two touching digits (their pieces appended)
         if fresh:
             probs[fresh] = self.probabilities([regions[d] for d in fresh])
             if self.swap_shape:
                 self._restart_swapped(fresh, probs, sigs, match, tracks)
+            if self.cut_aspect:
+                regions, probs, sigs, replaced = self._cut_doubtful(regions, probs, sigs, match, fresh)
+                fresh = fresh + list(range(len(probs) - 2 * len(replaced), len(probs)))
         fresh_set = set(fresh)
-        alive = [d for d in range(len(regions)) if d in fresh_set or d not in fresh_all]
+        alive = [d for d in range(len(regions)) if (d in fresh_set or d not in fresh_all) and d not in replaced]
+        gone_tracks = {id(tracks[match[d]]) for d in replaced if d in match}
         for r in regions:
             r.extra.pop("_mask", None)
             r.extra.pop("_work", None)
@@ -420,7 +434,7 @@ class MultiDigit(Recognizer):
             match = {index[d]: ti for d, ti in match.items() if d in index}
             regions = [regions[d] for d in alive]
             probs, sigs = probs[alive], [sigs[d] for d in alive]
-            fresh_set = {index[d] for d in fresh_set}
+            fresh_set = {index[d] for d in fresh_set if d in index}
         if len(regions) == 0:
             self.tracker.update(np.zeros((0, 4)), probs)
             return []
@@ -440,6 +454,10 @@ class MultiDigit(Recognizer):
         keep = np.flatnonzero(~drop)
         sub = {int(j): match[int(k)] for j, k in enumerate(keep) if int(k) in match}
         tracks = self.tracker.update(np.asarray(boxes, np.float64)[keep], probs[keep], match=sub)
+        if gone_tracks:
+            # a mark read as two digits: its track as one symbol ends here (it is not missed,
+            # and must not be shown again from its votes: see :meth:`_kept`)
+            self.tracker.tracks = [t for t in self.tracker.tracks if id(t) not in gone_tracks]
         preds = []
         backed = None
         for k, t in zip(keep, tracks):
@@ -453,7 +471,8 @@ class MultiDigit(Recognizer):
                 # stagger the next look by track id, so tracks born together are not all
                 # re-examined on the same frame (a frame-time spike)
                 t.memo = {"probs": probs[k], "crop": regions[k].crop, "sig": sigs[k], "size": regions[k].box[2:],
-                          "age": t.id % self.reclassify_every if t.hits <= 1 else 0}
+                          "age": t.id % self.reclassify_every if t.hits <= 1 else 0,
+                          "cut": bool(regions[k].extra.get("cut"))}
             elif t.memo is not None:
                 t.memo["age"] += 1
             # hysteresis: a digit already shown under this label stays while its voted
@@ -481,6 +500,112 @@ class MultiDigit(Recognizer):
             preds.append(Prediction(label=self.classes[t.label], confidence=t.confidence, region=r,
                                     track_id=t.id, extra={"frame_confidence": float(probs[k].max())}))
         return preds
+
+    def _cuttable(self, r: Region) -> bool:
+        """Whether a region may be two touching digits taken as one mark (see :meth:`_cut_doubtful`)."""
+        x, y, w, h = r.box
+        return (not r.extra.get("split") and "_mask" in r.extra
+                and self.cut_aspect * h <= w <= self.segmenter.cfg.max_aspect * h)
+
+    NARROW_PIECE = 0.45  # see :meth:`_cut_doubtful`
+
+    def _cut_doubtful(self, regions, probs, sigs, match, fresh):
+        """Read a doubtful mark as wide as two narrow digits also as the two, and keep the two
+        when the network is sure of both: ``(regions, probs, sigs, replaced)``, the pieces
+        appended and ``replaced`` the indices of the marks they stand for.
+
+        Why: two digits written touching, with a 1 or a narrow 7 among them, are no wider
+        than one wide digit (a "41" 0.96 heights wide, a 0 1.17), and the segmenter cuts
+        only marks wider than ``max_aspect``: "41" was read 4 at 0.68-0.86. On the crops of
+        seeds 3101-3108's sheets (tight and normal spacing, 36 clips, every third frame),
+        the marks from ``cut_aspect`` heights wide, read under ``cut_whole``, whose two
+        pieces (:meth:`vidrec.segment.Segmenter.cut_in_two`) the network reads at
+        ``cut_pieces`` or more and surer than the whole (a piece under ``NARROW_PIECE``
+        heights wide only as a 1), were 137 pairs read right, 10 pairs misread (a 1 or 7
+        with part of its neighbour) and none of 2067 single digits (without the narrow
+        rule: 37 and 2, and a 5 on another seed's moving sheet became "65"; without "surer
+        than the whole", a wide 2 on squared paper, read 2 at 0.989, became a 6 and a 3).
+        The pieces stand or fall together as any cut run does (``split``), become tracks of
+        their own (flagged ``cut``, so the next frames take the mark as its two pieces at
+        once: :meth:`_reuse_cuts`), and the whole mark's track ends. It costs two crops for
+        each doubtful mark this wide on a frame that looks at it afresh; a sure one costs
+        nothing.
+        """
+        cand = [d for d in fresh if probs[d].max() < self.cut_whole and self._cuttable(regions[d])]
+        if not cand:
+            return regions, probs, sigs, set()
+        cuts = []
+        for d in cand:
+            pair = self.segmenter.cut_in_two(regions[d])
+            if pair is not None:
+                cuts.append((d, pair))
+        if not cuts:
+            return regions, probs, sigs, set()
+        turn = self._upright(regions)
+        pieces = [p for _, pair in cuts for p in pair]
+        for p in pieces:
+            p.crop = self.segmenter.crop_of(p, turn)
+        pp = self.probabilities(pieces)
+        # a piece narrower than NARROW_PIECE heights is only believed as a 1: the curl of a
+        # 5's tail cut off (0.32 heights) was a sure 6
+        narrow = np.array([p.box[2] < self.NARROW_PIECE * p.box[3] for p in pieces])
+        sure = (pp.max(axis=1) >= self.cut_pieces) & (~narrow | (pp.argmax(axis=1) == self._one))
+        regions, replaced, new_probs = list(regions), set(), []
+        sigs = list(sigs)
+        for k, (d, pair) in enumerate(cuts):
+            # both pieces read surer than the whole (a wide 2 read 2 at 0.989, cut into a
+            # sure 6 and 3 at 0.977 and 0.953, on squared paper)
+            if sure[2 * k] and sure[2 * k + 1] and pp[2 * k: 2 * k + 2].max(axis=1).min() > probs[d].max():
+                replaced.add(d)
+                for p in pair:
+                    p.extra["cut"] = True
+                    regions.append(p)
+                    sigs.append(self._signature(p))
+                new_probs.extend(pp[2 * k: 2 * k + 2])
+        if replaced:
+            n = len(probs)
+            probs = np.concatenate([probs, np.asarray(new_probs, np.float32)])
+            # pieces tracked as such before (one of them missed on the last frame, so the
+            # mark came whole) keep their tracks
+            tracks, used = self.tracker.tracks, set(match.values())
+            for i, ti in self.tracker.match([r.box for r in regions[n:]]).items():
+                if ti not in used and tracks[ti].memo is not None and tracks[ti].memo.get("cut"):
+                    match[n + i] = ti
+                    used.add(ti)
+        return regions, probs, sigs, replaced
+
+    def _reuse_cuts(self, regions: list[Region]) -> list[Region]:
+        """Marks already read as two touching digits, taken as their two pieces at once.
+
+        A mark :meth:`_cut_doubtful` cut comes back whole from the segmenter on every frame.
+        Where both its pieces join tracks that came from such a cut, the pieces replace it
+        before the tracks are matched, and each keeps its track's look like any symbol
+        (re-examined when due): without this the whole would be read again, and cut again,
+        on every frame. A mark whose pieces are not both tracked stays whole.
+        """
+        tracks = self.tracker.tracks
+        if not self.cut_aspect or not any(t.memo is not None and t.memo.get("cut") for t in tracks):
+            return regions
+        cand, boxes = [], []
+        for d, r in enumerate(regions):
+            if self._cuttable(r):
+                pair = self.segmenter.cut_in_two(r)
+                if pair is not None:
+                    cand.append((d, pair))
+                    boxes += [p.box for p in pair]
+        if not cand:
+            return regions
+        m = self.tracker.match(boxes)
+        swap = {}
+        for k, (d, pair) in enumerate(cand):
+            ts = [m.get(2 * k + i) for i in (0, 1)]
+            if all(ti is not None and tracks[ti].memo is not None and tracks[ti].memo.get("cut") for ti in ts):
+                for p in pair:
+                    p.extra["cut"] = True
+                swap[d] = pair
+        if not swap:
+            return regions
+        return [p for d, r in enumerate(regions) for p in (swap[d] if d in swap else (r,))]
 
     def _upright(self, regions: list[Region]) -> float:
         """Degrees to turn the crops of ``regions`` by, upright when their lines are turned (else 0).
