@@ -497,14 +497,10 @@ class Segmenter:
         gh = sub.shape[0]
         return all(cv2.boundingRect(sub[:, a:b])[3] < 0.75 * gh for a, b in pieces)
 
-    def _split(self, sub: np.ndarray) -> list[tuple[int, int]]:
-        """Column ranges of the symbols in a too-wide mask, cut at projection minima.
-
-        Cuts go at the deepest valleys of the column projection (where touching
-        symbols meet only by a stroke end), at least a third of the height apart;
-        without clear valleys the width is divided evenly, each cut moved to the
-        lowest column near it.
-        """
+    def _valleys(self, sub: np.ndarray) -> tuple[np.ndarray, list[int]] | None:
+        """The mask's column projection and its valleys deepest first (local minima at most
+        half the median inked column, a third of the height from either end), or None for a
+        loop across most of the width (one symbol: see below)."""
         h, w = sub.shape
         proj = cv2.reduce(sub, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32F).ravel()  # (exact counts)
         sm = np.convolve(proj, np.ones(3, np.float32) / 3, mode="same")
@@ -517,22 +513,46 @@ class Segmenter:
         # the middle look like the touch point of two symbols in the column projection.
         # Symbols that touch (two 0s, an S and an O) each have a narrower hole, if any
         if _hole_columns(sub) >= 0.5 * w and any(b - a >= 0.5 * w for a, b in self._holes(sub)):
+            return None
+        gap = max(2, int(0.3 * h))
+        sm_at = sm.tolist()
+        return proj, [c for c in sorted(cand, key=sm_at.__getitem__) if gap <= c <= w - gap]
+
+    def _even_cuts(self, proj: np.ndarray, h: int, n: int | None = None) -> list[int]:
+        """Cuts dividing the width evenly (into ``n`` or symbol-wide parts), each moved to the
+        lowest column near it."""
+        w = len(proj)
+        n = n or max(2, int(round(w / (self.cfg.split_aspect * h))))
+        step = w / n
+        cuts = []
+        for i in range(1, n):
+            c = int(i * step)
+            lo, hi = max(1, int(c - 0.35 * step)), min(w - 1, int(c + 0.35 * step))
+            if hi > lo:
+                cuts.append(lo + int(np.argmin(proj[lo:hi])))
+        return cuts
+
+    def _split(self, sub: np.ndarray) -> list[tuple[int, int]]:
+        """Column ranges of the symbols in a too-wide mask, cut at projection minima.
+
+        Cuts go at the deepest valleys of the column projection (where touching
+        symbols meet only by a stroke end), at least a third of the height apart;
+        without clear valleys the width is divided evenly, each cut moved to the
+        lowest column near it.
+        """
+        h, w = sub.shape
+        found = self._valleys(sub)
+        if found is None:
             return [(0, w)]
+        proj, cand = found
         gap = max(2, int(0.3 * h))
         cuts: list[int] = []
-        sm_at = sm.tolist()
-        for c in sorted(cand, key=sm_at.__getitem__):
-            if c < gap or c > w - gap or any(abs(c - k) < gap for k in cuts):
+        for c in cand:
+            if any(abs(c - k) < gap for k in cuts):
                 continue
             cuts.append(c)
         if not cuts:
-            n = max(2, int(round(w / (self.cfg.split_aspect * h))))
-            step = w / n
-            for i in range(1, n):
-                c = int(i * step)
-                lo, hi = max(1, int(c - 0.35 * step)), min(w - 1, int(c + 0.35 * step))
-                if hi > lo:
-                    cuts.append(lo + int(np.argmin(proj[lo:hi])))
+            cuts = self._even_cuts(proj, h)
         bounds = [0] + sorted(cuts) + [w]
         return [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b - a >= 2]
 
@@ -543,27 +563,38 @@ class Segmenter:
         two digits written touching, with a 1 or a narrow 7 among them, are often no
         wider than ``max_aspect`` and are never cut by :meth:`segment` (a "41" 0.96
         heights wide), and a wide single digit is as wide (a 0 at 1.17), so the shape
-        alone cannot tell them apart; a recogniser can, by reading both. The cut is
-        :meth:`_split`'s (a loop across the width stays whole); each piece must span
-        ``min_height`` of the mark's height (two digits side by side each stand about
-        the line's height; a 7's bar or a 4's flag cut off does not). The pieces keep
+        alone cannot tell them apart; a recogniser can, by reading both. The cut is at
+        the deepest valley of the column projection (as :meth:`_split` cuts; a loop across
+        the width stays whole) that leaves two pieces each spanning ``min_height`` of the
+        mark's height (two digits side by side each stand about the line's height; a 7's
+        bar or a 4's flag cut off does not), else near the middle: the deepest valley alone
+        moved with codec noise between two of a "41" (one inside its 4), and the cut came
+        and went from frame to frame. The pieces keep
         the whole's measurements of its paper and surroundings, with ``split`` set and
         the whole's ``group``.
         """
         mask, work = region.extra.get("_mask"), region.extra.get("_work")
         if mask is None or work is None:
             return None
-        h = mask.shape[0]
-        pieces = self._rejoin_short(mask, self._split(mask))
-        if len(pieces) != 2 or self._sprawling(mask, pieces):
+        h, w = mask.shape
+        found = self._valleys(mask)
+        if found is None:
             return None
+        proj, cand = found
+        for c in cand + self._even_cuts(proj, h, 2):
+            pieces = self._rejoin_short(mask, [(0, c), (c, w)])
+            if len(pieces) != 2 or self._sprawling(mask, pieces):
+                continue
+            boxes = [cv2.boundingRect(mask[:, a:b]) for a, b in pieces]
+            if all(ph >= min_height * h and pw >= self.cfg.min_aspect * ph for _, _, pw, ph in boxes):
+                return self._pieces_of(region, mask, pieces, boxes)
+        return None
+
+    def _pieces_of(self, region: Region, mask: np.ndarray, pieces, boxes) -> tuple[Region, Region]:
         s = self._last[1].scale
-        bx0, by0 = work[0], work[1]
+        bx0, by0 = region.extra["_work"][:2]
         out = []
-        for a, b in pieces:
-            px, py, pw, ph = cv2.boundingRect(mask[:, a:b])
-            if ph < min_height * h or pw < self.cfg.min_aspect * ph:
-                return None
+        for (a, _), (px, py, pw, ph) in zip(pieces, boxes):
             wx, wy = bx0 + a + px, by0 + py
             extra = {k: v for k, v in region.extra.items() if not k.startswith("_")}
             extra.update(split=True, aspect=round(pw / ph, 3),
