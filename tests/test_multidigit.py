@@ -785,12 +785,25 @@ def test_touching_digits_no_wider_than_one_are_read_as_two_where_the_network_is_
     from vidrec.evalvideo import evaluate_recordings
     from vidrec.recordings import Stationery, make_recordings
 
-    make_recordings(tmp_path, source=str(shared_data / "digits"), names=["sheet_still"], seed=3101,
-                    style=Stationery(spacing="tight"))
+    from vidrec.plugins import make_recognizers
+    from vidrec.sources import open_source
+
+    (clip,) = make_recordings(tmp_path, source=str(shared_data / "digits"), names=["sheet_still"], seed=3101,
+                              style=Stationery(spacing="tight"))
     on = evaluate_recordings([tmp_path], plugin="multidigit")["overall"]
     off = evaluate_recordings([tmp_path], plugin="multidigit", options={"cut_aspect": "0"})["overall"]
     assert on["recall"] >= off["recall"] + 0.05, (on, off)
     assert on["precision"] >= off["precision"] - 0.005, (on, off)
+    # every frame analysed (no keyframes): the pieces keep their tracks from frame to frame
+    ((_, rec),) = make_recognizers(["multidigit"], {"still_frames": "0"})
+    first_seen, last = {}, set()
+    for frame in open_source(str(clip)):
+        rec.classify(frame, rec.segment(frame, None), None)
+        last = {t.id for t in rec.tracker.tracks if t.memo is not None and t.memo.get("cut")}
+        for tid in last:
+            first_seen.setdefault(tid, frame.index)
+    assert len(last) >= 2, last
+    assert all(first_seen[tid] <= 10 for tid in last), (first_seen, last, frame.index)
 
 
 @pytest.mark.slow

@@ -444,12 +444,18 @@ class MultiDigit(Recognizer):
         drop = self._printed_text(boxes, sure, context)
         # pieces cut from one touching run stand or fall together: if one of them is not
         # surely a digit, the run was letters or a scribble, not digits that touch
+        # (a pair the network was sure of when it cut it, :meth:`_cut_doubtful`, is held to
+        # ``keep_confidence`` after that, as a shown digit is: one look of its 1 at 0.78
+        # dropped both digits, their tracks died and the mark was read as one 4 again)
         runs: dict[int, list[int]] = {}
+        run_sure = sure.copy()
         for k, r in enumerate(regions):
             if r.extra.get("split"):
                 runs.setdefault(r.extra.get("group", -1), []).append(k)
+                if r.extra.get("cut"):
+                    run_sure[k] = probs[k].max() >= self.keep_confidence
         for ks in runs.values():
-            if not sure[ks].all():
+            if not run_sure[ks].all():
                 drop[ks] = True
         keep = np.flatnonzero(~drop)
         sub = {int(j): match[int(k)] for j, k in enumerate(keep) if int(k) in match}
