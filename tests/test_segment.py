@@ -544,3 +544,37 @@ def test_a_touching_pair_narrower_than_a_cut_run_offers_its_two_pieces_a_loop_of
         assert seg.crop_of(piece).any()  # each piece is cropped from its own strokes
     assert _contains(ring.box, zero, slack=4) and ring.box[2] >= 0.9 * ring.box[3]
     assert seg.cut_in_two(ring) is None
+
+
+def test_a_touching_85_whose_loop_spans_half_the_pair_is_offered_cut(shared_data, tmp_path):
+    """Recorded frames: seed 3103's still sheet with touching digits, whose "85" is one mark 1.1
+    heights wide. The loop rule keeps a mark whole when a hole spans half its width (a wide 0's),
+    and the 8's lower loop spans half of this pair: it was read 8 or 0 at 0.5-0.7 on every
+    frame. A wide 0's hole is centred (0.46-0.50 of its width), the pair's is not, so
+    ``cut_in_two`` offers the 8 and the 5 (read 8 and 5 at 0.98-1.0)."""
+    from vidrec.recordings import Stationery, load_truth, make_recordings
+    from vidrec.types import Frame
+
+    (clip,) = make_recordings(tmp_path, source=str(shared_data / "digits"), names=["sheet_still"], seed=3103,
+                              style=Stationery(spacing="tight"))
+    truth = load_truth(clip)["truth"][0]["digits"]
+    cap = cv2.VideoCapture(str(clip))
+    img = cap.read()[1]
+    cap.release()
+    seg = Segmenter(make_crops=False)
+    regions = seg.segment(Frame(0, 0.0, img, cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)))
+
+    def centre(b):
+        return b[0] + b[2] / 2, b[1] + b[3] / 2
+
+    def holds(box, d):
+        cx, cy = centre(d["box"])
+        return box[0] <= cx <= box[0] + box[2] and box[1] <= cy <= box[1] + box[3]
+
+    pairs = [(r, sorted((d for d in truth if holds(r.box, d)), key=lambda d: d["box"][0])) for r in regions]
+    (mark, (eight, five)), = [(r, ds) for r, ds in pairs if "".join(str(d["label"]) for d in ds) == "85"]
+    assert seg._valleys(mark.extra["_mask"]) is None  # a loop across half the mark, to _split
+    pieces = seg.cut_in_two(mark)
+    assert pieces is not None
+    for piece, d in zip(pieces, (eight, five)):
+        assert abs(centre(piece.box)[0] - centre(d["box"])[0]) < 0.25 * d["box"][3], (piece.box, d["box"])

@@ -497,10 +497,11 @@ class Segmenter:
         gh = sub.shape[0]
         return all(cv2.boundingRect(sub[:, a:b])[3] < 0.75 * gh for a, b in pieces)
 
-    def _valleys(self, sub: np.ndarray) -> tuple[np.ndarray, list[int]] | None:
+    def _valleys(self, sub: np.ndarray, centred_loop: bool = False) -> tuple[np.ndarray, list[int]] | None:
         """The mask's column projection and its valleys deepest first (local minima at most
         half the median inked column, a third of the height from either end), or None for a
-        loop across most of the width (one symbol: see below)."""
+        loop across most of the width (one symbol: see below); with ``centred_loop``, only a
+        loop centred in the width counts so (see :meth:`cut_in_two`)."""
         h, w = sub.shape
         proj = cv2.reduce(sub, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32F).ravel()  # (exact counts)
         sm = np.convolve(proj, np.ones(3, np.float32) / 3, mode="same")
@@ -512,7 +513,9 @@ class Segmenter:
         # a loop across most of the width is one symbol: a flat 0, whose two thin strokes in
         # the middle look like the touch point of two symbols in the column projection.
         # Symbols that touch (two 0s, an S and an O) each have a narrower hole, if any
-        if _hole_columns(sub) >= 0.5 * w and any(b - a >= 0.5 * w for a, b in self._holes(sub)):
+        if _hole_columns(sub) >= 0.5 * w and any(
+                b - a >= 0.5 * w and (not centred_loop or 0.42 * w <= (a + b) / 2 <= 0.58 * w)
+                for a, b in self._holes(sub)):
             return None
         gap = max(2, int(0.3 * h))
         sm_at = sm.tolist()
@@ -569,7 +572,10 @@ class Segmenter:
         mark's height (two digits side by side each stand about the line's height; a 7's
         bar or a 4's flag cut off does not), else near the middle: the deepest valley alone
         moved with codec noise between two of a "41" (one inside its 4), and the cut came
-        and went from frame to frame. The pieces keep
+        and went from frame to frame. A loop as wide as half the mark makes it one symbol
+        only where it is centred: a wide 0's hole is centred at 0.46-0.50 of its width,
+        the 0 of a touching "50" or "05" at 0.38-0.41 or 0.61-0.62 of the pair's (seeds
+        3101-3108, one frame in 3). The pieces keep
         the whole's measurements of its paper and surroundings, with ``split`` set and
         the whole's ``group``.
         """
@@ -577,7 +583,7 @@ class Segmenter:
         if mask is None or work is None:
             return None
         h, w = mask.shape
-        found = self._valleys(mask)
+        found = self._valleys(mask, centred_loop=True)
         if found is None:
             return None
         proj, cand = found
