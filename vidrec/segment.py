@@ -575,9 +575,8 @@ class Segmenter:
         and went from frame to frame. A loop as wide as half the mark makes it one symbol
         only where it is centred: a wide 0's hole is centred at 0.46-0.50 of its width,
         the 0 of a touching "50" or "05" at 0.38-0.41 or 0.61-0.62 of the pair's (seeds
-        3101-3108, one frame in 3). The pieces keep
-        the whole's measurements of its paper and surroundings, with ``split`` set and
-        the whole's ``group``.
+        3101-3108, one frame in 3). The pieces keep the whole's measurements of its paper
+        and surroundings, with ``split`` set and the whole's ``group``.
         """
         mask, work = region.extra.get("_mask"), region.extra.get("_work")
         if mask is None or work is None:
@@ -597,6 +596,8 @@ class Segmenter:
         return None
 
     def _pieces_of(self, region: Region, mask: np.ndarray, pieces, boxes) -> tuple[Region, Region]:
+        """The regions of ``pieces`` (column ranges of ``region``'s mask; ``boxes``: each one's
+        ink box within its range, work px)."""
         s = self._last[1].scale
         bx0, by0 = region.extra["_work"][:2]
         out = []
@@ -605,8 +606,7 @@ class Segmenter:
             extra = {k: v for k, v in region.extra.items() if not k.startswith("_")}
             extra.update(split=True, aspect=round(pw / ph, 3),
                          _mask=mask[py:py + ph, a + px:a + px + pw], _work=(wx, wy, pw, ph))
-            out.append(Region(box=(int(round(wx * s)), int(round(wy * s)), max(1, int(round(pw * s))),
-                                   max(1, int(round(ph * s)))), extra=extra))
+            out.append(Region(box=_frame_box(s, wx, wy, pw, ph), extra=extra))
         return out[0], out[1]
 
     @staticmethod
@@ -648,7 +648,7 @@ class Segmenter:
         self.rejected = rejected  # symbol-sized things that failed a shape test (see docstring)
 
         def fbox(x, y, w, h):
-            return (int(round(x * s)), int(round(y * s)), max(1, int(round(w * s))), max(1, int(round(h * s))))
+            return _frame_box(s, x, y, w, h)
 
         inked_lut = np.zeros(n, bool)
         inked_lut[1:] = inked
@@ -964,6 +964,11 @@ class Segmenter:
             stroke = _turn(stroke * 255, turn)
             return normalize_crop(g, mask=stroke)  # (the image is not read when a mask is given)
         return normalize_crop(g, mask=stroke * 255)
+
+
+def _frame_box(s: float, x, y, w, h) -> tuple[int, int, int, int]:
+    """A box in work pixels, in full-frame pixels (``s``: frame px per work px), at least 1x1."""
+    return (int(round(x * s)), int(round(y * s)), max(1, int(round(w * s))), max(1, int(round(h * s))))
 
 
 def _turn(mask: np.ndarray, degrees: float) -> np.ndarray:

@@ -429,6 +429,7 @@ class MultiDigit(Recognizer):
         for r in regions:
             r.extra.pop("_mask", None)
             r.extra.pop("_work", None)
+            r.extra.pop("_pieces", None)
         if len(alive) < len(regions):
             index = {d: k for k, d in enumerate(alive)}
             match = {index[d]: ti for d, ti in match.items() if d in index}
@@ -507,11 +508,16 @@ class MultiDigit(Recognizer):
                                     track_id=t.id, extra={"frame_confidence": float(probs[k].max())}))
         return preds
 
-    def _cuttable(self, r: Region) -> bool:
-        """Whether a region may be two touching digits taken as one mark (see :meth:`_cut_doubtful`)."""
-        x, y, w, h = r.box
-        return (not r.extra.get("split") and "_mask" in r.extra
-                and self.cut_aspect * h <= w <= self.segmenter.cfg.max_aspect * h)
+    def _cut_of(self, r: Region):
+        """The two pieces a region would be as two touching digits taken as one mark, or None
+        (see :meth:`_cut_doubtful`): worked out once per region (both :meth:`_reuse_cuts` and
+        :meth:`_cut_doubtful` may ask on one frame)."""
+        if "_pieces" not in r.extra:
+            x, y, w, h = r.box
+            cuttable = (not r.extra.get("split") and "_mask" in r.extra
+                        and self.cut_aspect * h <= w <= self.segmenter.cfg.max_aspect * h)
+            r.extra["_pieces"] = self.segmenter.cut_in_two(r) if cuttable else None
+        return r.extra["_pieces"]
 
     NARROW_PIECE = 0.45  # see :meth:`_cut_doubtful`
 
@@ -524,27 +530,23 @@ class MultiDigit(Recognizer):
         than one wide digit (a "41" 0.96 heights wide, a 0 1.17), and the segmenter cuts
         only marks wider than ``max_aspect``: "41" was read 4 at 0.68-0.86. On the crops of
         seeds 3101-3108's sheets (tight and normal spacing, 36 clips, every third frame),
-        the marks from ``cut_aspect`` heights wide, read under ``cut_whole``, whose two
-        pieces (:meth:`vidrec.segment.Segmenter.cut_in_two`) the network reads at
-        ``cut_pieces`` or more and surer than the whole (a piece under ``NARROW_PIECE``
-        heights wide only as a 1), were 137 pairs read right, 10 pairs misread (a 1 or 7
-        with part of its neighbour) and none of 2067 single digits (without the narrow
-        rule: 37 and 2, and a 5 on another seed's moving sheet became "65"; without "surer
-        than the whole", a wide 2 on squared paper, read 2 at 0.989, became a 6 and a 3).
+        of the marks ``cut_aspect`` to ``max_aspect`` heights wide (324 touching pairs,
+        1,057 single digits), those read under ``cut_whole`` whose two pieces
+        (:meth:`vidrec.segment.Segmenter.cut_in_two`) the network reads at ``cut_pieces``
+        or more and surer than the whole (a piece under ``NARROW_PIECE`` heights wide only
+        as a 1) were 148 pairs read right, 10 pairs misread (a 1 or 7 with part of its
+        neighbour) and 1 single digit (without the narrow rule: 31 pairs misread and 8
+        single digits cut, and a 5 on another seed's moving sheet became "65"; without
+        "surer than the whole", the same on those crops, but a wide 2 on squared paper,
+        read 2 at 0.989, became a 6 and a 3).
         The pieces stand or fall together as any cut run does (``split``), become tracks of
         their own (flagged ``cut``, so the next frames take the mark as its two pieces at
         once: :meth:`_reuse_cuts`), and the whole mark's track ends. It costs two crops for
         each doubtful mark this wide on a frame that looks at it afresh; a sure one costs
         nothing.
         """
-        cand = [d for d in fresh if probs[d].max() < self.cut_whole and self._cuttable(regions[d])]
-        if not cand:
-            return regions, probs, sigs, set()
-        cuts = []
-        for d in cand:
-            pair = self.segmenter.cut_in_two(regions[d])
-            if pair is not None:
-                cuts.append((d, pair))
+        cuts = [(d, self._cut_of(regions[d])) for d in fresh if probs[d].max() < self.cut_whole]
+        cuts = [(d, pair) for d, pair in cuts if pair is not None]
         if not cuts:
             return regions, probs, sigs, set()
         turn = self._upright(regions)
@@ -592,15 +594,10 @@ class MultiDigit(Recognizer):
         tracks = self.tracker.tracks
         if not self.cut_aspect or not any(t.memo is not None and t.memo.get("cut") for t in tracks):
             return regions
-        cand, boxes = [], []
-        for d, r in enumerate(regions):
-            if self._cuttable(r):
-                pair = self.segmenter.cut_in_two(r)
-                if pair is not None:
-                    cand.append((d, pair))
-                    boxes += [p.box for p in pair]
+        cand = [(d, pair) for d, pair in enumerate(map(self._cut_of, regions)) if pair is not None]
         if not cand:
             return regions
+        boxes = [p.box for _, pair in cand for p in pair]
         m = self.tracker.match(boxes)
         swap = {}
         for k, (d, pair) in enumerate(cand):
