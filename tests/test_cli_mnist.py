@@ -92,28 +92,30 @@ def test_train_mnist_unwritable_out_fails_before_training(runner, cli, tmp_path)
 
 
 def test_models_ensemble_from_two_trained_members(runner, cli, tmp_path, mnist_ready):
-    """Two real (short) trainings, one with European 1s and 7s, bundled into one model whose
-    card lists both, scores it on MNIST's test set and says how to remake it all."""
+    """Two real (short) trainings, one with European 1s and 7s and hooked 9s, bundled into one
+    model whose card lists both, scores it on MNIST's test set and says how to remake it all."""
     import shlex
 
     members = []
-    for name, extra in (("plain", []), ("eu", ["--european", "0.3"])):
+    for name, extra in (("plain", []), ("eu", ["--european", "0.3", "--hooked-nines", "0.25"])):
         out = tmp_path / f"{name}.safetensors"
         r = runner.invoke(cli, ["train", "mnist", "--epochs", "1", "--limit", "2000", "--out", str(out)] + extra)
         assert r.exit_code == 0, r.output
         members.append(str(out))
     eu_card = json.loads((tmp_path / "eu.json").read_text())
     assert eu_card["european"] == 0.3 and "--european 0.3" in eu_card["reproduce"]
+    assert eu_card["hooked_nines"] == 0.25 and "--hooked-nines 0.25" in eu_card["reproduce"]
     ens = tmp_path / "ens.safetensors"
     r = runner.invoke(cli, ["models", "ensemble", str(ens)] + members)
     assert r.exit_code == 0, r.output
     card = json.loads(ens.with_suffix(".json").read_text())
     assert card["arch"] == "seedensemble" and [m["european"] for m in card["members"]] == [0.0, 0.3]
+    assert [m["hooked_nines"] for m in card["members"]] == [0.0, 0.25]
     accs = [m["test_accuracy"] for m in card["members"]]
     assert 0.5 < card["test_accuracy"] <= 1.0 and card["test_accuracy"] >= min(accs) - 0.02
     steps = [shlex.split(s) for s in card["reproduce"].split(" && ")]
     assert steps[-1][:3] == ["vidrec", "models", "ensemble"] and steps[-1][-2:] == ["plain.safetensors", "eu.safetensors"]
-    assert steps[1][-2:] == ["--out", "eu.safetensors"] and "--european" in steps[1]
+    assert steps[1][-2:] == ["--out", "eu.safetensors"] and "--european" in steps[1] and "--hooked-nines" in steps[1]
     model, info, _ = modelstore.load(ens)
     assert info.arch == "seedensemble" and len(model.members) == 2
     for bad, says in ((members[:1], "two or more"), (members + ["greek"], "seed networks")):

@@ -135,6 +135,42 @@ def test_european_styles_draw_into_ones_and_sevens_only(mnist_ready):
     assert np.array_equal(digits.european_styles(x, y, 0.0, seed=5), x)
 
 
+def test_hooked_nines_curl_a_share_of_the_nines_to_the_left(mnist_ready):
+    """A share of the 9s get a tail curled to the left (ink added low and left of the stem,
+    the digit framed as MNIST frames it: 20 px at most, centred, as bright); no other digit
+    changes, a seed remakes the same digits, and the European styles of a seed are the same
+    with or without the hooks (their own random streams)."""
+    import numpy as np
+
+    from vidrec import digits
+
+    x, y = datasets.load_arrays("mnist", True)
+    x, y = x[:6000], y[:6000]
+    hooked = digits.hooked_nines(x, y, 0.3, seed=5)
+    changed = (hooked != x).reshape(len(x), -1).any(1)
+    assert not changed[y != 9].any()
+    assert 0.22 < changed[y == 9].mean() < 0.38, changed[y == 9].mean()
+    before, after = x[changed].astype(np.float32), hooked[changed].astype(np.float32)
+
+    def low_left_share(a):  # the ink below the middle row and left of the ink's centre column
+        cols = np.arange(28, dtype=np.float32)
+        cx = (a.sum(axis=1) @ cols) / a.sum(axis=(1, 2))
+        low_left = (cols[None, :] < cx[:, None, None]) & (np.arange(28)[:, None] > 16)
+        return (a * low_left).sum(axis=(1, 2)) / a.sum(axis=(1, 2))
+
+    assert (low_left_share(after) > low_left_share(before)).mean() > 0.9
+    rows = (after > 20).any(axis=2)
+    heights = 28 - rows.argmax(axis=1) - rows[:, ::-1].argmax(axis=1)
+    assert heights.max() <= 21 and heights.min() >= 17, (heights.min(), heights.max())  # framed again
+    assert abs((after > 200).sum() / (after > 20).sum() - (before > 200).sum() / (before > 20).sum()) < 0.1
+    assert np.array_equal(hooked, digits.hooked_nines(x, y, 0.3, seed=5))
+    assert not np.array_equal(hooked, digits.hooked_nines(x, y, 0.3, seed=6))
+    assert np.array_equal(digits.hooked_nines(x, y, 0.0, seed=5), x)
+    both = digits.hooked_nines(digits.european_styles(x, y, 0.3, seed=5), y, 0.3, seed=5)
+    assert np.array_equal(both[y != 9], digits.european_styles(x, y, 0.3, seed=5)[y != 9])
+    assert np.array_equal(both[y == 9], hooked[y == 9])
+
+
 def test_seed_ensemble_is_the_mean_of_its_members(tmp_path):
     """Its output is the log of the members' mean probability, in inference mode (the members
     run fused as one network) as outside it (each member on its own), after a save and a

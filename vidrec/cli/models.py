@@ -58,7 +58,8 @@ def show(name: str = typer.Argument("mnist", help="Model name in models/ or a .s
         if "config" in card:
             out.print(f"config: {card['config']}")
         for m in card.get("members", []):
-            out.print(f"member {m['model']}: test accuracy {m['test_accuracy']}, european {m['european']}, seed {m['seed']}")
+            out.print(f"member {m['model']}: test accuracy {m['test_accuracy']}, european {m['european']}, "
+                      f"hooked nines {m.get('hooked_nines', 0.0)}, seed {m['seed']}")
         if "reproduce" in card:
             out.print(f"reproduce: {card['reproduce']}")
 
