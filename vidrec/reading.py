@@ -90,7 +90,10 @@ def chains(boxes: Sequence[Box], max_gap: float = 6.0, max_dy: float = 0.55, slo
         while line[-1] in succ:
             line.append(succ[line[-1]][1])
         lines.append(line)
-    lines.sort(key=lambda ln: sum(cy[k] for k in ln) / len(ln))
+    # top to bottom across the lines' direction: by where a line crosses the frame's left edge
+    # along ``slope0``, not by its centres' height (on a sheet turned 25 degrees a short
+    # line's centres, at the left, were higher than those of the long line above it)
+    lines.sort(key=lambda ln: sum(cy[k] - slope0 * cx[k] for k in ln) / len(ln))
     return lines
 
 

@@ -690,6 +690,18 @@ class MultiDigit(Recognizer):
                 out[doubtful[0]] = True
         return out
 
+    TURNED_WORD = 0.18  # a word's centres rising or falling this much of its run (10 degrees): turned
+
+    @classmethod
+    def _level(cls, boxes: list, word: list[int]) -> bool:
+        """Whether the marks ``word`` of ``boxes`` run level: the slope of a straight line
+        through their centres is under ``TURNED_WORD``."""
+        cx = np.array([boxes[k][0] + 0.5 * boxes[k][2] for k in word], float)
+        cy = np.array([boxes[k][1] + 0.5 * boxes[k][3] for k in word], float)
+        if np.ptp(cx) <= 0:
+            return True
+        return abs(float(np.polyfit(cx, cy, 1)[0])) < cls.TURNED_WORD
+
     def _printed_text(self, boxes: list, sure: np.ndarray, context=None) -> np.ndarray:
         """Which regions belong to a word that is mostly not digits (printed text, a logo).
 
@@ -704,6 +716,14 @@ class MultiDigit(Recognizer):
         heights of a printed word in its line, and of its height, is text as well
         (handwriting next to a printed label would go too; a number written apart, or
         larger than the print, stays).
+
+        The heights test is made on level words only (centres rising or falling by less than
+        ``TURNED_WORD`` of their run): in a turned word the box heights do not tell letters'
+        heights, a box growing with its mark's width times the sine of the turn. (The real
+        digits' sheet of the README turned 20 degrees and moving: "932", at 25-28 degrees, had
+        boxes 34, 31 and 48 px tall, the wide 2's the tallest, where upright they are 35, 36
+        and 41; the number went as a printed word, and its whole line "473 932 114" with it,
+        on 30 of 45 frames.)
         """
         rejected, lines = context or self._context(boxes)
         allb = list(boxes) + rejected
@@ -729,7 +749,7 @@ class MultiDigit(Recognizer):
                     hw = heights[w]
                     short = int((hw < 0.72 * hw.max()).sum())
                     mixed = (len(w) >= 3 and short >= 2 and int((hw >= 0.9 * hw.max()).sum()) >= 1
-                             and short >= 0.3 * len(w))
+                             and short >= 0.3 * len(w) and self._level(allb, w))
                     # half turned down is text only when the sure "digits" stand as level as
                     # type does (l, I, S, O of a "Total ISO" all 24 px); handwritten digits vary
                     # (a row whose 5 was turned down in two pieces beside 1s of 43 and 36 px)
