@@ -111,6 +111,17 @@ def test_reading_a_turned_sheet_orders_its_lines_across_their_direction():
     assert read_text(long_line + short, list("47393211401") + ["0", "6"]) == "47393211401\n0 6"
 
 
+def test_reading_a_turned_sheet_keeps_a_symbol_in_line_with_the_sheet_after_a_steep_pair():
+    """The truth boxes of seed 3101's real-digit still sheet turned -20 degrees (its lines at
+    -22): in "67 2" the 7 stands high beside the 6, so the pair's slope (-0.73) pulls the line's
+    running direction far above the sheet's (-0.41), and the 2 after the gap fell outside it
+    ("67" and "2" read as two lines). A symbol in line with the sheet's own direction joins."""
+    boxes = [(96, 175, 32, 55), (134, 165, 22, 39), (152, 149, 48, 44), (261, 109, 38, 38), (300, 89, 40, 44),
+             (350, 67, 52, 55), (139, 253, 32, 42), (184, 233, 30, 48), (279, 183, 38, 57), (324, 172, 50, 51),
+             (437, 120, 38, 40), (168, 339, 32, 48), (200, 319, 34, 40), (312, 282, 39, 53)]
+    assert read_text(boxes, list("41765041529672")) == "417 650\n41 52 9\n67 2"
+
+
 def test_reading_a_short_1_between_two_numbers_keeps_the_line_whole():
     """A box skipped by its left neighbour (whose next-nearest was a little better in line
     with it) that then takes that neighbour's successor leaves the neighbour to link to it:

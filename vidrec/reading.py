@@ -76,6 +76,11 @@ def chains(boxes: Sequence[Box], max_gap: float = 6.0, max_dy: float = 0.55, slo
             if gap > max_gap * h or gap < -0.6 * min(wi, wj):
                 continue
             dy = cy[j] - (cy[i] + slope[i] * (cx[j] - cx[i]))
+            if slope0 and abs(dy) > max_dy * h:
+                # on a turned sheet a symbol in line with the sheet's own direction joins too:
+                # one pair's slope may be far off it ("67 2" turned -22 degrees: the 7 standing
+                # high beside the 6 set the line off at -36 degrees, and the 2 fell outside it)
+                dy = cy[j] - (cy[i] + slope0 * (cx[j] - cx[i]))
             if abs(dy) > max_dy * h:
                 continue
             opts.append((max(gap, 0.0) + 3.0 * abs(dy), j))
