@@ -365,7 +365,8 @@ def make_ensemble(members: list[str], out: str | os.PathLike, say: Callable[[str
         "test_accuracy": round(acc, 4),
         "per_class_accuracy": per_class_accuracy(pred, y, info.classes),
         "members": [{"model": name, "test_accuracy": c.get("test_accuracy"), "european": c.get("european", 0.0),
-                     "hooked_nines": c.get("hooked_nines", 0.0), "seed": c.get("seed"), "reproduce": c.get("reproduce")} for name, _, _, c in loaded],
+                     "hooked_nines": c.get("hooked_nines", 0.0), "seed": c.get("seed"),
+                     "reproduce": c.get("reproduce")} for name, _, _, c in loaded],
         "command": command_line(),
         "reproduce": " && ".join([_remake(name, c) for name, _, _, c in loaded]
                                  + ["vidrec models ensemble " + " ".join([_out_arg(out)] + [_member_arg(n) for n, *_ in loaded])]),

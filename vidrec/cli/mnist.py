@@ -75,7 +75,8 @@ def train_mnist(
 
         try:
             card = digits.train_mnist(cfg, out, first_layer.value, on_epoch, on_batch,
-                                      export_onnx=export is Export.onnx, say=say, limit=limit, european=european, hooked=hooked_nines)
+                                      export_onnx=export is Export.onnx, say=say, limit=limit, european=european,
+                                      hooked=hooked_nines)
         except KeyboardInterrupt:
             raise VidrecError(f"interrupted; nothing written, {out} left as it was", code=130) from None
     say(f"test accuracy {card['test_accuracy']:.2%} after {card['train_seconds']} s of training")
