@@ -563,9 +563,13 @@ def render(mask: np.ndarray, target_width: float = TARGET_WIDTH) -> np.ndarray:
     # anti-aliasing blur, then area reduction, as two small matrix products
     # (:func:`_blur_reduce`): the same picture to float rounding, in a fifth of the time
     small = _blur_reduce(h, size[1], BLUR * px) @ m @ _blur_reduce(w_, size[0], BLUR * px).T
-    small = np.clip(small, 0, 1)
+    return place_by_mass(np.clip(small, 0, 1))
+
+
+def place_by_mass(small: np.ndarray) -> np.ndarray:
+    """A symbol at most 28 px each way -> float32 28x28 with its centre of mass at the centre
+    (kept inside the picture), as MNIST places its digits; all zeros for an empty one."""
     out = np.zeros((SIZE, SIZE), np.float32)
-    # centre of mass of the small image goes to the centre of the 28x28
     tot = small.sum()
     if tot <= 0:
         return out

@@ -126,21 +126,16 @@ def _mnist_framing(img):
     import cv2
     import numpy as np
 
+    from vidrec.crop import place_by_mass
+
     ys, xs = np.nonzero(img > 20)
-    out = np.zeros((28, 28), np.float32)
     if len(ys) == 0:
-        return out.astype(np.uint8)
+        return np.zeros((28, 28), np.uint8)
     d = img[ys.min():ys.max() + 1, xs.min():xs.max() + 1].astype(np.float32)
     s = 20.0 / max(d.shape)
     if s < 1:
         d = cv2.resize(d, (max(1, round(d.shape[1] * s)), max(1, round(d.shape[0] * s))), interpolation=cv2.INTER_AREA)
-    tot = d.sum()
-    cy = d.sum(axis=1) @ np.arange(d.shape[0]) / tot
-    cx = d.sum(axis=0) @ np.arange(d.shape[1]) / tot
-    oy = min(max(int(round(14 - cy)), 0), 28 - d.shape[0])
-    ox = min(max(int(round(14 - cx)), 0), 28 - d.shape[1])
-    out[oy:oy + d.shape[0], ox:ox + d.shape[1]] = d * (1.6 * 255.0 / d.max())
-    return np.clip(np.round(out), 0, 255).astype(np.uint8)
+    return np.clip(np.round(place_by_mass(d * (1.6 * 255.0 / d.max()))), 0, 255).astype(np.uint8)
 
 
 def hooked_nines(x, y, share: float, seed: int):

@@ -162,12 +162,19 @@ def _angle(found: list[list[int]], boxes: Sequence[Box], min_symbols: int = 3) -
     for line in found:
         if len(line) < min_symbols:
             continue
-        xs = [boxes[k][0] + boxes[k][2] / 2 for k in line]
-        ys = [boxes[k][1] + boxes[k][3] / 2 for k in line]
-        mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
-        sxx = sum((x - mx) ** 2 for x in xs)
-        if sxx <= 0:
-            continue
-        slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx
-        angles.append(math.degrees(math.atan(slope)))
+        slope = line_slope(boxes, line)
+        if slope is not None:
+            angles.append(math.degrees(math.atan(slope)))
     return float(median(angles)) if angles else None
+
+
+def line_slope(boxes: Sequence[Box], line: Sequence[int]) -> float | None:
+    """dy/dx of the straight line fitted by least squares through the centres of ``line``
+    (indices of ``boxes``), or None when they all stand in one column."""
+    xs = [boxes[k][0] + boxes[k][2] / 2 for k in line]
+    ys = [boxes[k][1] + boxes[k][3] / 2 for k in line]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    sxx = sum((x - mx) ** 2 for x in xs)
+    if sxx <= 0:
+        return None
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx

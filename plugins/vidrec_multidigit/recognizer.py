@@ -695,12 +695,9 @@ class MultiDigit(Recognizer):
     @classmethod
     def _level(cls, boxes: list, word: list[int]) -> bool:
         """Whether the marks ``word`` of ``boxes`` run level: the slope of a straight line
-        through their centres is under ``TURNED_WORD``."""
-        cx = np.array([boxes[k][0] + 0.5 * boxes[k][2] for k in word], float)
-        cy = np.array([boxes[k][1] + 0.5 * boxes[k][3] for k in word], float)
-        if np.ptp(cx) <= 0:
-            return True
-        return abs(float(np.polyfit(cx, cy, 1)[0])) < cls.TURNED_WORD
+        through their centres (:func:`vidrec.reading.line_slope`) is under ``TURNED_WORD``."""
+        slope = reading.line_slope(boxes, word)
+        return slope is None or abs(slope) < cls.TURNED_WORD
 
     def _printed_text(self, boxes: list, sure: np.ndarray, context=None) -> np.ndarray:
         """Which regions belong to a word that is mostly not digits (printed text, a logo).
