@@ -525,23 +525,43 @@ def render(mask: np.ndarray, target_width: float = TARGET_WIDTH) -> np.ndarray:
     20-px scale) before the reduction, so a hairline survives and a marker
     stroke does not fill the box.
     """
+    small = _reduced(mask, (BOX, BOX), target_width)
+    return np.zeros((SIZE, SIZE), np.float32) if small is None else place_by_mass(small)
+
+
+def render_wide(mask: np.ndarray, height: int = BOX, max_width: int = 2 * SIZE - 4,
+                size: tuple[int, int] = (SIZE, 2 * SIZE), target_width: float = TARGET_WIDTH) -> np.ndarray:
+    """A mark that may be two digits side by side -> float32 ``size`` (28x56) in [0, 1].
+
+    As :func:`render`, but scaled by its height (``height`` px, MNIST's digit height)
+    rather than its long side, up to ``max_width`` px wide: two digits keep their
+    single digits' scale and stroke width (see :mod:`vidrec.pairs`).
+    """
+    small = _reduced(mask, (height, max_width), target_width)
+    return np.zeros(size, np.float32) if small is None else place_by_mass(small, size)
+
+
+def _reduced(mask: np.ndarray, box: tuple[int, int], target_width: float) -> np.ndarray | None:
+    """The mask's ink brought to a canonical resolution (8 px per final px at the largest
+    scale that fits ``box``, height and width), its stroke width toward ``target_width``
+    final px, then blurred and area-reduced to fit ``box``: float32 in [0, 1], or None
+    when the mask is empty."""
     bb = _bbox(mask)
     if bb is None:
-        return np.zeros((SIZE, SIZE), np.float32)
+        return None
     x0, y0, x1, y1 = bb
     m = mask[y0:y1, x0:x1].astype(np.uint8)
-    long_side = max(m.shape)
+    bh, bw = box
     # bring the symbol to a canonical resolution (8 px per final px) first
-    canon = _CANON
-    if long_side != canon:
-        s = canon / long_side
+    s = min(8 * bh / m.shape[0], 8 * bw / m.shape[1])
+    if abs(s - 1) > 1e-9:
         size = (max(1, round(m.shape[1] * s)), max(1, round(m.shape[0] * s)))
         if s < 1:
             # keep thin lines: area-reduce, then anything a third covered is stroke
             m = np.greater(cv2.resize(m.astype(np.float32), size, interpolation=cv2.INTER_AREA), 0.3).view(np.uint8)
         else:
             m = np.greater(cv2.resize(m.astype(np.float32), size, interpolation=cv2.INTER_LINEAR), 0.5).view(np.uint8)
-    px = canon / BOX  # canonical pixels per final pixel
+    px = _CANON / BOX  # canonical pixels per final pixel
     w = stroke_width(m)
     want = target_width * px
     if w < WIDTH_BAND[0] * want:
@@ -558,28 +578,29 @@ def render(mask: np.ndarray, target_width: float = TARGET_WIDTH) -> np.ndarray:
     x0, y0, x1, y1 = bb
     m = m[y0:y1, x0:x1].astype(np.float32)
     h, w_ = m.shape
-    s = BOX / max(h, w_)
+    s = min(bh / h, bw / w_)
     size = (max(1, round(w_ * s)), max(1, round(h * s)))
     # anti-aliasing blur, then area reduction, as two small matrix products
     # (:func:`_blur_reduce`): the same picture to float rounding, in a fifth of the time
     small = _blur_reduce(h, size[1], BLUR * px) @ m @ _blur_reduce(w_, size[0], BLUR * px).T
-    return place_by_mass(np.clip(small, 0, 1))
+    return np.clip(small, 0, 1)
 
 
-def place_by_mass(small: np.ndarray) -> np.ndarray:
-    """A symbol at most 28 px each way -> float32 28x28 with its centre of mass at the centre
-    (kept inside the picture), as MNIST places its digits; all zeros for an empty one."""
-    out = np.zeros((SIZE, SIZE), np.float32)
+def place_by_mass(small: np.ndarray, size: tuple[int, int] = (SIZE, SIZE)) -> np.ndarray:
+    """A symbol at most ``size`` (28x28) -> float32 ``size`` with its centre of mass at the
+    centre (kept inside the picture), as MNIST places its digits; all zeros for an empty one."""
+    H, W = size
+    out = np.zeros((H, W), np.float32)
     tot = small.sum()
     if tot <= 0:
         return out
     s64 = small.astype(np.float64)
     cy = s64.sum(axis=1) @ np.arange(small.shape[0], dtype=np.float64) / tot
     cx = s64.sum(axis=0) @ np.arange(small.shape[1], dtype=np.float64) / tot
-    oy = int(round(SIZE / 2 - cy))
-    ox = int(round(SIZE / 2 - cx))
-    oy = min(max(oy, 0), SIZE - small.shape[0])
-    ox = min(max(ox, 0), SIZE - small.shape[1])
+    oy = int(round(H / 2 - cy))
+    ox = int(round(W / 2 - cx))
+    oy = min(max(oy, 0), H - small.shape[0])
+    ox = min(max(ox, 0), W - small.shape[1])
     out[oy : oy + small.shape[0], ox : ox + small.shape[1]] = small
     return out
 

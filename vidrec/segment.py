@@ -933,11 +933,9 @@ class Segmenter:
         return self.crop(gray, region, b, turn)
 
     def crop(self, gray: np.ndarray, region: Region, b: Binarised, turn: float = 0.0) -> np.ndarray:
-        """The 28x28 network input: full-resolution grey crop and its own stroke mask.
+        """The 28x28 network input: full-resolution grey crop and its own stroke mask
+        (:meth:`stroke_of`).
 
-        The mask is re-thresholded at full resolution against the (upsampled) paper
-        estimate, restricted to the symbol's own components, so a neighbour's
-        strokes never enter the crop and thin pen strokes keep their shape.
         ``turn``: degrees the strokes are turned by first (counter-clockwise as shown; a
         sheet held turned: the network knows upright digits).
         """
@@ -945,22 +943,7 @@ class Segmenter:
 
         x, y, w, h = region.box
         g = gray[y:y + h, x:x + w]
-        work_mask = region.extra["_mask"]
-        if b.scale > 1.0:
-            own = cv2.resize(work_mask, (w, h), interpolation=cv2.INTER_NEAREST)
-            own = cv2.dilate(own, SQUARE3)
-            bx0, by0, bw, bh = region.extra["_work"]
-            bg = cv2.resize(b.background[by0:by0 + bh, bx0:bx0 + bw], (w, h), interpolation=cv2.INTER_LINEAR)
-            src = 255 - g if self.cfg.polarity == "light" else g
-            ink = cv2.subtract(bg, src)
-            thr = np.maximum(self.cfg.contrast_abs, self.cfg.contrast_rel * bg.astype(np.float32))
-            # the same hysteresis as the binarisation: ``own`` holds only components anchored
-            # by sure ink, and a faint pixel counts where it holds half its local peak
-            half_peak = cv2.dilate(ink, self._kernel(5)) >> 1
-            faint = (ink > self.cfg.hysteresis * thr) & (ink >= half_peak)
-            stroke = (((ink > thr) | faint) & (own > 0)).view(np.uint8)
-        else:
-            stroke = work_mask
+        stroke = self._stroke(gray, region, b)
         # A margin of empty paper round the symbol: the crop function treats marks that
         # hug its picture's border as sheet edges, and this crop is tight by construction.
         m = max(2, int(0.15 * max(w, h)))
@@ -970,6 +953,34 @@ class Segmenter:
             stroke = _turn(stroke * 255, turn)
             return normalize_crop(g, mask=stroke)  # (the image is not read when a mask is given)
         return normalize_crop(g, mask=stroke * 255)
+
+    def stroke_of(self, region: Region) -> np.ndarray:
+        """The stroke mask (uint8 0/1, the box's size) of a region of the last frame segmented
+        with ``make_crops=False``."""
+        gray, b = self._last
+        return self._stroke(gray, region, b)
+
+    def _stroke(self, gray: np.ndarray, region: Region, b: Binarised) -> np.ndarray:
+        """The symbol's strokes at full resolution: the mask is re-thresholded against the
+        (upsampled) paper estimate, restricted to the symbol's own components, so a
+        neighbour's strokes never enter and thin pen strokes keep their shape."""
+        work_mask = region.extra["_mask"]
+        if b.scale <= 1.0:
+            return work_mask
+        x, y, w, h = region.box
+        g = gray[y:y + h, x:x + w]
+        own = cv2.resize(work_mask, (w, h), interpolation=cv2.INTER_NEAREST)
+        own = cv2.dilate(own, SQUARE3)
+        bx0, by0, bw, bh = region.extra["_work"]
+        bg = cv2.resize(b.background[by0:by0 + bh, bx0:bx0 + bw], (w, h), interpolation=cv2.INTER_LINEAR)
+        src = 255 - g if self.cfg.polarity == "light" else g
+        ink = cv2.subtract(bg, src)
+        thr = np.maximum(self.cfg.contrast_abs, self.cfg.contrast_rel * bg.astype(np.float32))
+        # the same hysteresis as the binarisation: ``own`` holds only components anchored
+        # by sure ink, and a faint pixel counts where it holds half its local peak
+        half_peak = cv2.dilate(ink, self._kernel(5)) >> 1
+        faint = (ink > self.cfg.hysteresis * thr) & (ink >= half_peak)
+        return (((ink > thr) | faint) & (own > 0)).view(np.uint8)
 
 
 def _frame_box(s: float, x, y, w, h) -> tuple[int, int, int, int]:
