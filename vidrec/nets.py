@@ -115,7 +115,7 @@ def register_architecture(name: str, factory: Callable[..., nn.Module]) -> None:
 
 # Architectures defined in other core modules, imported on first use so that
 # loading a model file never depends on what the caller happened to import.
-LAZY_ARCHITECTURES = {"greeknet": "vidrec.transfer", "greekensemble": "vidrec.transfer"}
+LAZY_ARCHITECTURES = {"greeknet": "vidrec.transfer", "greekensemble": "vidrec.transfer", "pairnet": "vidrec.pairs"}
 
 
 def build(arch: str, **kwargs) -> nn.Module:
@@ -130,7 +130,7 @@ def build(arch: str, **kwargs) -> nn.Module:
     return factory(**kwargs)
 
 
-def summary(model: nn.Module, input_shape=(1, 1, 28, 28)) -> list[tuple[str, str, tuple, int]]:
+def summary(model: nn.Module, input_shape=None) -> list[tuple[str, str, tuple, int]]:
     """(name, type, output shape, parameter count) for each leaf module, by a real forward pass."""
     rows: list[tuple[str, str, tuple, int]] = []
     hooks = []
@@ -142,7 +142,7 @@ def summary(model: nn.Module, input_shape=(1, 1, 28, 28)) -> list[tuple[str, str
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        model(torch.zeros(input_shape))
+        model(torch.zeros(input_shape or (1, 1) + tuple(getattr(model, "input_size", (28, 28)))))
     model.train(was_training)
     for h in hooks:
         h.remove()

@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "vidrec.cli.data",
     "vidrec.cli.models",
     "vidrec.cli.mnist",
+    "vidrec.cli.pairs",
     "vidrec.cli.predict",
     "vidrec.cli.video",
     "vidrec.cli.recordings",
