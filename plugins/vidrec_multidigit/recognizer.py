@@ -32,7 +32,7 @@ class MultiDigit(Recognizer):
                  space=0.6, word_reject=0.5, line_text=2.0, wide_mark=1.2, keep_confidence=None, reclassify_every=5, max_looks=6,
                  max_new_looks=0, still_frames=30, still_diff=24.0, still_share=3, settle_confidence=0.3,
                  split_keyframes=True, still_looks=3, swap_shape=0.25, deskew=10.0, cut_aspect=0.9, cut_whole=0.99,
-                 cut_pieces=0.9, **seg_options):
+                 cut_pieces=0.9, pair_model="pairs", pair_aspect=0.75, pair_confidence=0.9, **seg_options):
         from vidrec_multidigit import DEFAULT_KEEP_CONFIDENCE, DEFAULT_MIN_CONFIDENCE
 
         self.model, self.info, _ = load(model)
@@ -63,6 +63,21 @@ class MultiDigit(Recognizer):
         self.cut_whole = option_number("cut_whole", cut_whole, 0, 1)
         self.cut_pieces = option_number("cut_pieces", cut_pieces, 0, 1)
         self._one = self.classes.index("1") if "1" in self.classes else -1
+        self.pair_aspect = option_number("pair_aspect", pair_aspect, 0)
+        self.pair_confidence = option_number("pair_confidence", pair_confidence, 0, 1)
+        # the reader of two touching digits (:mod:`vidrec.pairs`), asked about doubtful marks at
+        # least ``pair_aspect`` heights wide; "none": not used
+        self.pairs = self.pair_info = None
+        if str(pair_model).lower() not in ("", "none", "0", "off"):
+            from vidrec import pairs  # noqa: F401  (registers the architecture)
+
+            model, self.pair_info, _ = load(pair_model)
+            if list(self.pair_info.classes) != pairs.CLASSES:
+                from vidrec.errors import VidrecError
+
+                raise VidrecError(f"--option multidigit.pair_model={pair_model}: not a reader of digit pairs "
+                                  f"(its classes are {', '.join(self.pair_info.classes[:12])}...)")
+            self.pairs = for_inference(model)
         self.last_candidates = self.last_looks = 0  # the last analysed frame's regions and fresh crops
         self._text_memo = None
         # keyframes: a frame showing the last analysed scene, at most shifted, carries its
@@ -121,6 +136,12 @@ class MultiDigit(Recognizer):
             for n in sizes:
                 self.model(to_model_input(np.zeros((n, 28, 28), np.float32), self.info))
                 MultiDigit._warm_shapes.add((arch, n))
+            if self.pairs is not None and ("pairnet", 1) not in MultiDigit._warm_shapes:
+                from vidrec import pairs
+
+                for n in range(1, 5):  # (a frame rarely holds more doubtful wide marks than that)
+                    self.pairs(pairs.to_input(np.zeros((n,) + pairs.SHAPE, np.float32), self.pair_info))
+                    MultiDigit._warm_shapes.add(("pairnet", n))
 
     def reset(self) -> None:
         self.tracker.reset()
@@ -442,7 +463,7 @@ class MultiDigit(Recognizer):
         boxes = [r.box for r in regions]
         sure = probs.max(axis=1) >= self.min_confidence
         context = self._context(boxes)  # read once, for the printed-text and number tests
-        drop = self._printed_text(boxes, sure, context)
+        drop = self._printed_words(regions, boxes, sure, context)
         # pieces cut from one touching run stand or fall together: if one of them is not
         # surely a digit, the run was letters or a scribble, not digits that touch
         # (a pair the network was sure of when it cut it, :meth:`_cut_doubtful`, is held to
@@ -479,7 +500,7 @@ class MultiDigit(Recognizer):
                 # re-examined on the same frame (a frame-time spike)
                 t.memo = {"probs": probs[k], "crop": regions[k].crop, "sig": sigs[k], "size": regions[k].box[2:],
                           "age": t.id % self.reclassify_every if t.hits <= 1 else 0,
-                          "cut": bool(regions[k].extra.get("cut"))}
+                          "cut": bool(regions[k].extra.get("cut")), "pair": regions[k].extra.get("pair_of")}
             elif t.memo is not None:
                 t.memo["age"] += 1
             # hysteresis: a digit already shown under this label stays while its voted
@@ -514,8 +535,10 @@ class MultiDigit(Recognizer):
         :meth:`_cut_doubtful` may ask on one frame)."""
         if "_pieces" not in r.extra:
             x, y, w, h = r.box
-            cuttable = (not r.extra.get("split") and "_mask" in r.extra
-                        and self.cut_aspect * h <= w <= self.segmenter.cfg.max_aspect * h)
+            lo, hi = self.cut_aspect, self.segmenter.cfg.max_aspect
+            if self.pairs is not None:  # (marks the pair reader reads, see :meth:`_read_pairs`)
+                lo, hi = min(lo, self.pair_aspect), self.segmenter.cfg.max_wide_aspect
+            cuttable = not r.extra.get("split") and "_mask" in r.extra and lo * h <= w <= hi * h
             r.extra["_pieces"] = self.segmenter.cut_in_two(r) if cuttable else None
         return r.extra["_pieces"]
 
@@ -544,43 +567,125 @@ class MultiDigit(Recognizer):
         once: :meth:`_reuse_cuts`), and the whole mark's track ends. It costs two crops for
         each doubtful mark this wide on a frame that looks at it afresh; a sure one costs
         nothing.
+        A mark the pair reader reads surely as two digits (:meth:`_read_pairs`) is taken as
+        the two first, with the reader's digits for its pieces, and not cut again here.
         """
-        cuts = [(d, self._cut_of(regions[d])) for d in fresh if probs[d].max() < self.cut_whole]
+        taken = self._read_pairs(regions, probs, fresh)  # {mark: (its two pieces, their probabilities)}
+        hi = self.segmenter.cfg.max_aspect
+        cuts = [(d, self._cut_of(regions[d])) for d in fresh if probs[d].max() < self.cut_whole and d not in taken
+                and self.cut_aspect * regions[d].box[3] <= regions[d].box[2] <= hi * regions[d].box[3]]
         cuts = [(d, pair) for d, pair in cuts if pair is not None]
-        if not cuts:
-            return regions, probs, sigs, set()
-        turn = self._upright(regions)
-        pieces = [p for _, pair in cuts for p in pair]
-        for p in pieces:
-            p.crop = self.segmenter.crop_of(p, turn)
-        pp = self.probabilities(pieces)
-        # a piece narrower than NARROW_PIECE heights is only believed as a 1: the curl of a
-        # 5's tail cut off (0.32 heights) was a sure 6
-        narrow = np.array([p.box[2] < self.NARROW_PIECE * p.box[3] for p in pieces])
-        sure = (pp.max(axis=1) >= self.cut_pieces) & (~narrow | (pp.argmax(axis=1) == self._one))
-        regions, replaced, new_probs = list(regions), set(), []
+        if cuts:
+            turn = self._upright(regions)
+            pieces = [p for _, pair in cuts for p in pair]
+            for p in pieces:
+                p.crop = self.segmenter.crop_of(p, turn)
+            pp = self.probabilities(pieces)
+            # a piece narrower than NARROW_PIECE heights is only believed as a 1: the curl of a
+            # 5's tail cut off (0.32 heights) was a sure 6
+            narrow = np.array([p.box[2] < self.NARROW_PIECE * p.box[3] for p in pieces])
+            sure = (pp.max(axis=1) >= self.cut_pieces) & (~narrow | (pp.argmax(axis=1) == self._one))
+            for k, (d, pair) in enumerate(cuts):
+                # both pieces read surer than the whole (a wide 2 read 2 at 0.989, cut into a
+                # sure 6 and 3 at 0.977 and 0.953, on squared paper)
+                if sure[2 * k] and sure[2 * k + 1] and pp[2 * k: 2 * k + 2].max(axis=1).min() > probs[d].max():
+                    taken[d] = (pair, list(pp[2 * k: 2 * k + 2]))
+        regions, replaced, new_probs = list(regions), set(taken), []
         sigs = list(sigs)
-        for k, (d, pair) in enumerate(cuts):
-            # both pieces read surer than the whole (a wide 2 read 2 at 0.989, cut into a
-            # sure 6 and 3 at 0.977 and 0.953, on squared paper)
-            if sure[2 * k] and sure[2 * k + 1] and pp[2 * k: 2 * k + 2].max(axis=1).min() > probs[d].max():
-                replaced.add(d)
-                for p in pair:
-                    p.extra["cut"] = True
-                    regions.append(p)
-                    sigs.append(self._signature(p))
-                new_probs.extend(pp[2 * k: 2 * k + 2])
+        for d, (pair, pair_probs) in taken.items():
+            for p in pair:
+                p.extra["cut"] = True
+                regions.append(p)
+                sigs.append(self._signature(p))
+            new_probs.extend(pair_probs)
         if replaced:
             n = len(probs)
             probs = np.concatenate([probs, np.asarray(new_probs, np.float32)])
             # pieces tracked as such before (one of them missed on the last frame, so the
-            # mark came whole) keep their tracks
+            # mark came whole) keep their tracks, as do pieces the segmenter itself cut apart on
+            # the last frame (a touching "88" split there, whole here: read as two again, its
+            # first 8 got a new track while its old one was still shown, and was shown twice)
             tracks, used = self.tracker.tracks, set(match.values())
             for i, ti in self.tracker.match([r.box for r in regions[n:]]).items():
-                if ti not in used and tracks[ti].memo is not None and tracks[ti].memo.get("cut"):
+                if ti not in used and tracks[ti].memo is not None:
                     match[n + i] = ti
                     used.add(ti)
         return regions, probs, sigs, replaced
+
+    def _read_pairs(self, regions, probs, fresh) -> dict:
+        """Doubtful marks wide enough for two digits that the pair reader surely reads as two:
+        ``{region index: ((piece, piece), their two probability rows)}``.
+
+        Why: two digits that touch or overlap are one mark, and where they overlap no
+        column cut separates them (a 9's stem through the 2's foot, a 0 reaching under a 4);
+        the digit network reads the pieces, or the whole, wrong. The pair reader
+        (:mod:`vidrec.pairs`) reads the whole mark. It is asked about a mark the digit
+        network reads under ``cut_whole`` that is ``pair_aspect`` to ``max_wide_aspect``
+        heights wide and that :meth:`_cut_of` can cut in two (the pieces' boxes and crops
+        are those of the cut), and believed when its pair reading is at least
+        ``pair_confidence`` and surer than the digit network's reading of the whole, in a
+        line with a sure digit (:meth:`_in_a_number`). Each piece gets that reading's
+        probabilities for its place (the pair classes summed over the other digit), so the
+        two are tracked and voted as any cut pieces are.
+        On the whole marks of seeds 3101-3108's sheets written with touching digits (2,083
+        marks, 500 of them two digits; every third frame), asked as here but without the line
+        test: 301 pairs read right, 15 wrong, 2 single digits read as two; on the same layouts
+        with normal spacing (6,070 marks): 17 pairs right, no single digit read as two.
+        """
+        if self.pairs is None:
+            return {}
+        from vidrec import pairs
+
+        hi = self.segmenter.cfg.max_wide_aspect
+        cand = [d for d in fresh if probs[d].max() < self.cut_whole and not regions[d].extra.get("split")
+                and self.pair_aspect * regions[d].box[3] <= regions[d].box[2] <= hi * regions[d].box[3]
+                and self._cut_of(regions[d]) is not None]
+        if not cand:
+            return {}
+        x = np.stack([crop.render_wide(self.segmenter.stroke_of(regions[d])) for d in cand])
+        with torch.inference_mode(), torch_threads(1):
+            q = self.pairs(pairs.to_input(x, self.pair_info)).exp().numpy()
+        turn = None
+        out = {}
+        sure = np.flatnonzero(probs.max(axis=1) >= self.min_confidence)
+        for d, qd in zip(cand, q):
+            k = int(qd.argmax())
+            if k < 10 or qd[k] < self.pair_confidence or qd[k] <= probs[d].max():
+                continue
+            if not self._in_a_number(regions, d, sure):
+                continue
+            two = np.zeros((2, len(self.classes)), np.float32)
+            for j, pj in enumerate(pairs.marginals(qd)):
+                for c in range(10):
+                    two[j, self.classes.index(str(c))] = pj[c]
+            pair = self._cut_of(regions[d])
+            if turn is None:
+                turn = self._upright(regions)
+            for p in pair:
+                p.crop = self.segmenter.crop_of(p, turn)
+                p.extra["pair_of"] = (tuple(regions[d].box), bool(probs[d].max() >= self.min_confidence))
+            out[d] = (pair, list(two))
+        return out
+
+    def _in_a_number(self, regions: list[Region], d: int, sure: np.ndarray) -> bool:
+        """Does a sure digit stand in mark ``d``'s line, within 4 of its heights and of about its
+        height (0.6-1.6 times)? The line may slant by up to ~22 degrees.
+
+        Why: the pair reader knows digits only, and reads two touching printed letters as
+        two digits just as surely ("No" of a bold "Invoice No." as 40, "OI" of "OIL" as 01:
+        three of 200 empty scenes gained false digits). Handwritten numbers come on a sheet of
+        them; a label's letters stand alone, or beside letters.
+        """
+        x, y, w, h = regions[d].box
+        cx, cy = x + w / 2, y + h / 2
+        for k in sure:
+            if k == d or k >= len(regions):
+                continue
+            bx, by, bw, bh = regions[k].box
+            dx, dy = bx + bw / 2 - cx, by + bh / 2 - cy
+            if abs(dx) <= 4 * h and abs(dy) <= 0.5 * h + 0.4 * abs(dx) and 0.6 * h <= bh <= 1.6 * h:
+                return True
+        return False
 
     def _reuse_cuts(self, regions: list[Region]) -> list[Region]:
         """Marks already read as two touching digits, taken as their two pieces at once.
@@ -603,8 +708,11 @@ class MultiDigit(Recognizer):
         for k, (d, pair) in enumerate(cand):
             ts = [m.get(2 * k + i) for i in (0, 1)]
             if all(ti is not None and tracks[ti].memo is not None and tracks[ti].memo.get("cut") for ti in ts):
+                whole = tracks[ts[0]].memo.get("pair")
                 for p in pair:
                     p.extra["cut"] = True
+                    if whole is not None:  # (read by the pair reader: see :meth:`_printed_words`)
+                        p.extra["pair_of"] = (tuple(regions[d].box), whole[1])
                 swap[d] = pair
         if not swap:
             return regions
@@ -698,6 +806,34 @@ class MultiDigit(Recognizer):
         through their centres (:func:`vidrec.reading.line_slope`) is under ``TURNED_WORD``."""
         slope = reading.line_slope(boxes, word)
         return slope is None or abs(slope) < cls.TURNED_WORD
+
+    def _printed_words(self, regions: list[Region], boxes: list, sure: np.ndarray, context) -> np.ndarray:
+        """:meth:`_printed_text` with the pieces of a mark the pair reader read as two digits
+        taken back as that one mark, as sure as the digit network read it whole.
+
+        Why: the word tests count a word's doubtful and turned-down marks, and a printed
+        word's touching letters are such marks ("OI" of a bold "OIL", read doubtfully as
+        one digit, is one of them). Read as two sure digits by the pair reader ("01"), they
+        would turn a printed word into a number: 0.6 false digits per frame on three of
+        the empty scenes' printed labels. A pair of digits in a handwritten number is a
+        mark of the number either way.
+        """
+        wholes: dict = {}
+        for k, r in enumerate(regions):
+            whole = r.extra.get("pair_of")
+            if whole is not None:
+                wholes.setdefault(tuple(whole[0]), (bool(whole[1]), []))[1].append(k)
+        if not wholes:
+            return self._printed_text(boxes, sure, context)
+        single = [k for k, r in enumerate(regions) if r.extra.get("pair_of") is None]
+        marks = [boxes[k] for k in single] + [list(b) for b in wholes]
+        marks_sure = np.array([bool(sure[k]) for k in single] + [s for s, _ in wholes.values()], bool)
+        word_drop = self._printed_text(marks, marks_sure)
+        drop = np.zeros(len(boxes), bool)
+        drop[single] = word_drop[:len(single)]
+        for j, (_, ks) in enumerate(wholes.values()):
+            drop[ks] = word_drop[len(single) + j]
+        return drop
 
     def _printed_text(self, boxes: list, sure: np.ndarray, context=None) -> np.ndarray:
         """Which regions belong to a word that is mostly not digits (printed text, a logo).
