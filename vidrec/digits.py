@@ -42,6 +42,25 @@ def command_line(argv: list[str] | None = None) -> str | None:
     return " ".join(["vidrec"] + [portable(a) for a in argv[1:]])
 
 
+def training_record(cfg: TrainConfig, hist: History, wall: float) -> dict:
+    """What a model card says of the run that made it: history, config, seed, time, machine,
+    torch, the data's checksums, the command line and when."""
+    import torch
+
+    return {
+        "history": {k: v for k, v in hist.as_dict().items() if k != "train_curve"},
+        "config": cfg.as_dict(),
+        "seed": cfg.seed,
+        "train_seconds": round(wall, 1),
+        "threads": torch.get_num_threads(),
+        "machine": f"{platform.machine()} {os.cpu_count()} cpus, {platform.system()}",
+        "torch": torch.__version__,
+        "data": {"name": "mnist", "sha256": data_sha256()},
+        "command": command_line(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
 def reproduce_command(cfg: TrainConfig, first_layer: str = "learned", limit: int = 0, european: float = 0.0,
                       hooked_nines: float = 0.0) -> str:
     """`vidrec train mnist` with every setting spelled out, so a card says how to remake its model."""
@@ -194,8 +213,6 @@ def train_mnist(
     Nothing is written until training has finished, so Ctrl-C keeps the previous
     model in place. Returns the model card.
     """
-    import torch
-
     from vidrec import modelstore, nets, plots, training
 
     from vidrec.atomic import check_writable
@@ -238,20 +255,11 @@ def train_mnist(
         "classes": info.classes,
         "test_accuracy": round(acc, 4),
         "per_class_accuracy": per_class,
-        "history": {k: v for k, v in hist.as_dict().items() if k != "train_curve"},
-        "config": cfg.as_dict(),
         "train_examples": len(train[0]),
-        "seed": cfg.seed,
-        "train_seconds": round(wall, 1),
-        "threads": torch.get_num_threads(),
-        "machine": f"{platform.machine()} {os.cpu_count()} cpus, {platform.system()}",
-        "torch": torch.__version__,
-        "data": {"name": "mnist", "sha256": data_sha256()},
-        "command": command_line(),
+        **training_record(cfg, hist, wall),
         "european": european,
         "hooked_nines": hooked,
         "reproduce": reproduce_command(cfg, first_layer, limit, european, hooked),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     n_train = len(train[0])
     plots.loss_curves(

@@ -27,7 +27,6 @@ command that remakes it).
 from __future__ import annotations
 
 import os
-import platform
 import time
 from pathlib import Path
 from typing import Callable
@@ -150,7 +149,7 @@ def train_pairs(out: str | os.PathLike, samples: int = 150_000, epochs: int = 6,
     """
     from vidrec import datasets, modelstore, training
     from vidrec.atomic import check_writable
-    from vidrec.digits import command_line, data_sha256
+    from vidrec.digits import training_record
     from vidrec.trainconfig import TrainConfig
 
     out = Path(out)
@@ -183,20 +182,11 @@ def train_pairs(out: str | os.PathLike, samples: int = 150_000, epochs: int = 6,
         "test_accuracy": round(acc, 4),
         "test_accuracy_pairs": round((pred[pair] == test[1][pair]).float().mean().item(), 4),
         "test_accuracy_singles": round((pred[~pair] == test[1][~pair]).float().mean().item(), 4),
-        "history": {k: v for k, v in hist.as_dict().items() if k != "train_curve"},
-        "config": cfg.as_dict(),
         "train_examples": samples,
         "test_examples": test_samples,
-        "seed": seed,
         "compose_seconds": round(compose_s, 1),
-        "train_seconds": round(wall, 1),
-        "threads": torch.get_num_threads(),
-        "machine": f"{platform.machine()} {os.cpu_count()} cpus, {platform.system()}",
-        "torch": torch.__version__,
-        "data": {"name": "mnist", "sha256": data_sha256()},
-        "command": command_line(),
+        **training_record(cfg, hist, wall),
         "reproduce": reproduce_command(samples, epochs, seed),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     modelstore.save(model, info, out, card)
     return card
