@@ -20,7 +20,8 @@ def train_pairs(
 
     Marks are composed from MNIST digits: pairs side by side, overlapping by up to a
     fifth of their height or just apart, and single digits, most stretched wide. The
-    default takes about 15 minutes on two CPU cores. Writes, atomically (Ctrl-C keeps
+    default takes about 17 minutes on two CPU cores (2 to compose the marks, 15 to
+    train). Writes, atomically (Ctrl-C keeps
     the previous model): the weights (safetensors) and a card (JSON: accuracy on marks
     composed from MNIST's test digits, for pairs and single digits apart; the command
     that remakes it).
