@@ -126,3 +126,6 @@ def test_multidigit_refuses_a_model_that_reads_no_pairs():
         make_recognizers(["multidigit"], {"pair_model": "mnist"})
     ((_, off),) = make_recognizers(["multidigit"], {"pair_model": "none"})
     assert off.pairs is None
+    # a model of other symbols than digits (the Greek letters) runs without the pair reader
+    ((_, greek),) = make_recognizers(["multidigit"], {"model": "greek"})
+    assert greek.pairs is None and greek.classes == ["alpha", "beta", "gamma"]

@@ -688,8 +688,9 @@ def normalize_crop(image: np.ndarray, mask: np.ndarray | None = None) -> np.ndar
     return render(_symbol_mask(to_gray(img)))
 
 
-def to_model_input(crops, info) -> "torch.Tensor":
-    """28x28 crops in [0, 1] (list or array) -> normalised float32 tensor [N,1,28,28] for ``info``'s model."""
+def to_model_input(crops, info, size: tuple[int, int] = (SIZE, SIZE)) -> "torch.Tensor":
+    """Crops of ``size`` (28x28; the pair reader's 28x56) in [0, 1] (list or array) ->
+    normalised float32 tensor [N, 1, *size] for ``info``'s model."""
     import torch
 
     arr = np.asarray(crops, dtype=np.float32)
@@ -697,7 +698,7 @@ def to_model_input(crops, info) -> "torch.Tensor":
         arr = arr[None]
     if arr.ndim == 4 and arr.shape[1] == 1:
         arr = arr[:, 0]
-    if arr.ndim != 3 or arr.shape[1:] != (SIZE, SIZE):
-        raise ValueError(f"expected 28x28 crops, got shape {arr.shape}")
+    if arr.ndim != 3 or arr.shape[1:] != tuple(size):
+        raise ValueError(f"expected {size[0]}x{size[1]} crops, got shape {arr.shape}")
     x = torch.from_numpy(np.ascontiguousarray(arr)).unsqueeze(1)
     return (x - float(info.mean)) / float(info.std)

@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vidrec.crop import SIZE, _bbox, render_wide
+from vidrec.crop import SIZE, _bbox, render_wide, to_model_input
 
 CLASSES = [str(d) for d in range(10)] + [f"{a}{b}" for a in range(10) for b in range(10)]
 SHAPE = (SIZE, 2 * SIZE)  # the input: 28 x 56
@@ -71,12 +71,6 @@ def _register() -> None:
 
 
 _register()
-
-
-def to_input(x: np.ndarray, info) -> torch.Tensor:
-    """Renders [N, 28, 56] in [0, 1] -> the normalised tensor [N, 1, 28, 56] for ``info``'s model."""
-    t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).unsqueeze(1)
-    return (t - float(info.mean)) / float(info.std)
 
 
 def marginals(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -163,8 +157,8 @@ def train_pairs(out: str | os.PathLike, samples: int = 150_000, epochs: int = 6,
     compose_s = time.perf_counter() - t0
     mean, std = datasets.NORMALISATION["mnist"]
     info = modelstore.ModelInfo(arch="pairnet", arch_kwargs={}, classes=list(CLASSES), mean=mean, std=std)
-    train = (to_input(train_x, info), torch.from_numpy(train_y))
-    test = (to_input(test_x, info), torch.from_numpy(test_y))
+    train = (to_model_input(train_x, info, SHAPE), torch.from_numpy(train_y))
+    test = (to_model_input(test_x, info, SHAPE), torch.from_numpy(test_y))
     cfg = TrainConfig(epochs=epochs, batch_size=256, lr=0.003, seed=seed, optimizer="adamw", weight_decay=1e-4,
                       schedule="onecycle", augment=False)
     training.seed_everything(seed)

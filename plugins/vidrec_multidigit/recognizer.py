@@ -66,9 +66,11 @@ class MultiDigit(Recognizer):
         self.pair_aspect = option_number("pair_aspect", pair_aspect, 0)
         self.pair_confidence = option_number("pair_confidence", pair_confidence, 0, 1)
         # the reader of two touching digits (:mod:`vidrec.pairs`), asked about doubtful marks at
-        # least ``pair_aspect`` heights wide; "none": not used
+        # least ``pair_aspect`` heights wide; "none": not used, nor with a model whose classes are
+        # not the digits (``--model greek``: a pair of digits means nothing there)
         self.pairs = self.pair_info = None
-        if str(pair_model).lower() not in ("", "none", "0", "off"):
+        digits = all(str(c) in self.classes for c in range(10))
+        if digits and str(pair_model).lower() not in ("", "none", "0", "off"):
             from vidrec import pairs  # noqa: F401  (registers the architecture)
 
             model, self.pair_info, _ = load(pair_model)
@@ -78,6 +80,8 @@ class MultiDigit(Recognizer):
                 raise VidrecError(f"--option multidigit.pair_model={pair_model}: not a reader of digit pairs "
                                   f"(its classes are {', '.join(self.pair_info.classes[:12])}...)")
             self.pairs = for_inference(model)
+            # where the digit network puts each digit (a pair's pieces are read in its classes)
+            self._digit_columns = [self.classes.index(str(c)) for c in range(10)]
         self.last_candidates = self.last_looks = 0  # the last analysed frame's regions and fresh crops
         self._text_memo = None
         # keyframes: a frame showing the last analysed scene, at most shifted, carries its
@@ -140,7 +144,7 @@ class MultiDigit(Recognizer):
                 from vidrec import pairs
 
                 for n in range(1, 5):  # (a frame rarely holds more doubtful wide marks than that)
-                    self.pairs(pairs.to_input(np.zeros((n,) + pairs.SHAPE, np.float32), self.pair_info))
+                    self.pairs(to_model_input(np.zeros((n,) + pairs.SHAPE, np.float32), self.pair_info, pairs.SHAPE))
                     MultiDigit._warm_shapes.add(("pairnet", n))
 
     def reset(self) -> None:
@@ -636,15 +640,14 @@ class MultiDigit(Recognizer):
             return {}
         from vidrec import pairs
 
-        hi = self.segmenter.cfg.max_wide_aspect
-        cand = [d for d in fresh if probs[d].max() < self.cut_whole and not regions[d].extra.get("split")
-                and self.pair_aspect * regions[d].box[3] <= regions[d].box[2] <= hi * regions[d].box[3]
-                and self._cut_of(regions[d]) is not None]
+        # (:meth:`_cut_of` turns down a mark already cut or wider than ``max_wide_aspect``)
+        cand = [d for d in fresh if probs[d].max() < self.cut_whole
+                and regions[d].box[2] >= self.pair_aspect * regions[d].box[3] and self._cut_of(regions[d]) is not None]
         if not cand:
             return {}
         x = np.stack([crop.render_wide(self.segmenter.stroke_of(regions[d])) for d in cand])
         with torch.inference_mode(), torch_threads(1):
-            q = self.pairs(pairs.to_input(x, self.pair_info)).exp().numpy()
+            q = self.pairs(to_model_input(x, self.pair_info, pairs.SHAPE)).exp().numpy()
         turn = None
         out = {}
         sure = np.flatnonzero(probs.max(axis=1) >= self.min_confidence)
@@ -655,9 +658,7 @@ class MultiDigit(Recognizer):
             if not self._in_a_number(regions, d, sure):
                 continue
             two = np.zeros((2, len(self.classes)), np.float32)
-            for j, pj in enumerate(pairs.marginals(qd)):
-                for c in range(10):
-                    two[j, self.classes.index(str(c))] = pj[c]
+            two[:, self._digit_columns] = np.stack(pairs.marginals(qd))
             pair = self._cut_of(regions[d])
             if turn is None:
                 turn = self._upright(regions)
